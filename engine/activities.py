@@ -1,0 +1,156 @@
+"""Every side effect of a journey, as Temporal activities holding their dependencies.
+
+Database work runs in a thread (the drivers block); sends and webhooks are awaited.
+Each action is idempotent on ``ActionInput.idempotency_key``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from pydantic import TypeAdapter
+from sqlalchemy.engine import Engine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from channels.base import Channel, SendResult
+from engine.actions import StoreAction, apply_store_action
+from engine.audience import load_facts
+from engine.conditions import Facts
+from engine.contracts import ActionInput, ActionResult, FactsInput, LogEntry, RecordInput
+from engine.db import session_scope
+from engine.messaging import prepare_message, settle_message
+from engine.models import JourneyRecord
+from engine.progress import write_progress
+from journeys.model import Node, SendMessage, Webhook
+
+__all__ = ["JourneyActivities"]
+
+_node_adapter: TypeAdapter[Node] = TypeAdapter(Node)
+
+
+def _skip_entry(inp: ActionInput, reason: str) -> LogEntry:
+    return LogEntry(inp.node["id"], "skipped", inp.visit, reason)
+
+
+class JourneyActivities:
+    def __init__(
+        self,
+        engine: Engine,
+        channels: Mapping[str, Channel],
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._engine = engine
+        self._channels = channels
+        self._http = http or httpx.AsyncClient(timeout=10)
+
+    def all(self) -> list[Any]:
+        return [self.record_progress, self.member_facts, self.perform_action]
+
+    @activity.defn(name="record_progress")
+    async def record_progress(self, inp: RecordInput) -> str:
+        """Returns the journey's status, so a run started just before a pause or stop
+        learns of it at its next flush even if the signal missed it."""
+        return await asyncio.to_thread(self._record, inp)
+
+    def _record(self, inp: RecordInput) -> str:
+        with session_scope(self._engine) as session:
+            write_progress(session, inp.run, inp.entries, inp.current_node, inp.status)
+            journey = session.get(JourneyRecord, inp.run.journey_id)
+            return journey.status if journey else "stopped"
+
+    @activity.defn(name="member_facts")
+    async def member_facts(self, inp: FactsInput) -> Facts:
+        def load() -> Facts:
+            with session_scope(self._engine) as session:
+                return load_facts(session, inp.member_id, inp.event_names)
+
+        return await asyncio.to_thread(load)
+
+    @activity.defn(name="perform_action")
+    async def perform_action(self, inp: ActionInput) -> ActionResult:
+        node = _node_adapter.validate_python(inp.node)
+        if isinstance(node, SendMessage):
+            return await self._send(inp, node)
+        if isinstance(node, Webhook):
+            return await self._webhook(inp, node)
+        return await asyncio.to_thread(self._store_action, inp, node)  # type: ignore[arg-type]
+
+    def _finish(self, inp: ActionInput, reason: str | None, extra: list[LogEntry]) -> ActionResult:
+        entries = [*extra, _skip_entry(inp, reason)] if reason else extra
+        with session_scope(self._engine) as session:
+            write_progress(session, inp.run, entries, inp.node["id"])
+        return ActionResult(done=reason is None, skipped_reason=reason)
+
+    def _store_action(self, inp: ActionInput, node: StoreAction) -> ActionResult:
+        with session_scope(self._engine) as session:
+            reason = apply_store_action(
+                session, node, inp.run.member_id, inp.idempotency_key, inp.run.workflow_id
+            )
+            entries = [*inp.entries, _skip_entry(inp, reason)] if reason else inp.entries
+            write_progress(session, inp.run, entries, node.id)
+        return ActionResult(done=reason is None, skipped_reason=reason)
+
+    async def _send(self, inp: ActionInput, node: SendMessage) -> ActionResult:
+        def prepare() -> Any:
+            with session_scope(self._engine) as session:
+                write_progress(session, inp.run, inp.entries, node.id)
+                return prepare_message(
+                    session,
+                    node,
+                    inp.run.member_id,
+                    inp.idempotency_key,
+                    inp.run.workflow_id,
+                    inp.run.journey_id,
+                )
+
+        prepared = await asyncio.to_thread(prepare)
+        if prepared.message is None:
+            reason = prepared.skipped_reason
+            return await asyncio.to_thread(self._finish, inp, reason, [])
+        channel = self._channels.get(node.channel)
+        if channel is None:
+            return await asyncio.to_thread(self._finish, inp, "channel_not_configured", [])
+        result: SendResult = await channel.send(prepared.message)
+
+        def settle() -> None:
+            with session_scope(self._engine) as session:
+                settle_message(session, inp.idempotency_key, result)
+
+        await asyncio.to_thread(settle)
+        if result.accepted or result.error is None:
+            return ActionResult(done=True)
+        if result.error.kind.retryable:
+            delay = result.error.retry_after
+            raise ApplicationError(
+                f"{node.channel} {result.error.kind}: {result.error.message}",
+                type=f"Channel.{result.error.kind}",
+                next_retry_delay=timedelta(seconds=delay) if delay else None,
+            )
+        return await asyncio.to_thread(self._finish, inp, str(result.error.kind), [])
+
+    async def _webhook(self, inp: ActionInput, node: Webhook) -> ActionResult:
+        await asyncio.to_thread(self._finish, inp, None, inp.entries)
+        payload = {
+            "journey_id": inp.run.journey_id,
+            "version": inp.run.version,
+            "node_id": node.id,
+            "member_id": inp.run.member_id,
+        }
+        try:
+            response = await self._http.post(
+                node.url, json=payload, headers={"Idempotency-Key": inp.idempotency_key}
+            )
+        except httpx.HTTPError as exc:
+            raise ApplicationError(f"webhook {node.url}: {exc}", type="Webhook.transient") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise ApplicationError(
+                f"webhook {node.url} answered {response.status_code}", type="Webhook.transient"
+            )
+        if response.status_code >= 400:
+            return await asyncio.to_thread(self._finish, inp, "webhook_rejected", [])
+        return ActionResult(done=True)

@@ -1,0 +1,83 @@
+"""Writes a run's node events and position. Shared by the local activity that flushes
+the log and by every action, which stores the log in its own transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from engine.contracts import LogEntry, RunInfo
+from engine.models import JourneyRun, NodeEvent, utcnow
+
+__all__ = ["write_progress"]
+
+
+def _insert_ignoring_duplicates(
+    session: Session, table: type, rows: list[dict[str, object]]
+) -> None:
+    """Replays and retries write the same rows again; the unique keys make that a no-op."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(table).values(rows).on_conflict_do_nothing())
+
+
+def _parse(at: str) -> datetime:
+    if not at:
+        return utcnow()
+    return datetime.fromisoformat(at)
+
+
+def write_progress(
+    session: Session,
+    run: RunInfo,
+    entries: list[LogEntry],
+    current_node: str | None,
+    status: str | None = None,
+) -> None:
+    _insert_ignoring_duplicates(
+        session,
+        JourneyRun,
+        [
+            {
+                "workflow_id": run.workflow_id,
+                "journey_id": run.journey_id,
+                "version": run.version,
+                "member_id": run.member_id,
+                "entry": run.entry,
+                "holdout": run.holdout,
+                "status": "active",
+                "started_at": _parse(entries[0].at) if entries else utcnow(),
+            }
+        ],
+    )
+    _insert_ignoring_duplicates(
+        session,
+        NodeEvent,
+        [
+            {
+                "journey_id": run.journey_id,
+                "version": run.version,
+                "node_id": e.node_id,
+                "member_id": run.member_id,
+                "workflow_id": run.workflow_id,
+                "visit": e.visit,
+                "kind": e.kind,
+                "reason": e.reason,
+                "at": _parse(e.at),
+            }
+            for e in entries
+        ],
+    )
+    row = session.get(JourneyRun, run.workflow_id)
+    assert row is not None
+    if current_node is not None and row.status == "active":
+        row.current_node = current_node
+    if status is not None and row.status == "active":
+        row.status = status
+        row.ended_at = utcnow()
+    session.add(row)
