@@ -33,10 +33,6 @@ class Settings(BaseSettings):
         gt=0,
         description="Multiplies every wait; below 1 compresses days for test runs and demos.",
     )
-    fake_outbox: str = Field(
-        default="var/outbox.db",
-        description="SQLite file where the fake channel records what it 'sent'.",
-    )
     workflow_pollers: int = 40
     activity_pollers: int = 20
     max_cached_workflows: int = 20000

@@ -3,8 +3,9 @@ and the worker can write to one file at the same time; PostgreSQL needs nothing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -50,10 +51,21 @@ def init_db(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
 
 
+_sqlite_writers: dict[int, threading.RLock] = {}
+
+
+def _writer_lock(engine: Engine) -> AbstractContextManager[object]:
+    """SQLite takes one writer at a time and makes the others sleep and retry; queueing
+    this process's units of work on a lock instead keeps latency flat under load."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    return _sqlite_writers.setdefault(id(engine), threading.RLock())
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A unit of work: committed when the block ends, rolled back if it raises."""
-    with Session(engine, expire_on_commit=False) as session:
+    with _writer_lock(engine), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

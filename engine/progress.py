@@ -12,7 +12,7 @@ from sqlmodel import Session
 from engine.contracts import LogEntry, RunInfo
 from engine.models import JourneyRun, NodeEvent, utcnow
 
-__all__ = ["write_progress"]
+__all__ = ["register_run", "write_progress"]
 
 
 def _insert_ignoring_duplicates(
@@ -32,13 +32,9 @@ def _parse(at: str) -> datetime:
     return datetime.fromisoformat(at)
 
 
-def write_progress(
-    session: Session,
-    run: RunInfo,
-    entries: list[LogEntry],
-    current_node: str | None,
-    status: str | None = None,
-) -> None:
+def register_run(session: Session, run: RunInfo, started_at: datetime) -> None:
+    """The router registers a run as it starts the workflow, so the member's next
+    events find it at once; the workflow's own first write repeats this harmlessly."""
     _insert_ignoring_duplicates(
         session,
         JourneyRun,
@@ -51,10 +47,20 @@ def write_progress(
                 "entry": run.entry,
                 "holdout": run.holdout,
                 "status": "active",
-                "started_at": _parse(entries[0].at) if entries else utcnow(),
+                "started_at": started_at,
             }
         ],
     )
+
+
+def write_progress(
+    session: Session,
+    run: RunInfo,
+    entries: list[LogEntry],
+    current_node: str | None,
+    status: str | None = None,
+) -> None:
+    register_run(session, run, _parse(entries[0].at) if entries else utcnow())
     _insert_ignoring_duplicates(
         session,
         NodeEvent,

@@ -23,6 +23,8 @@ from engine.conditions import choose_branch
 from engine.contracts import MemberEvent, RunInfo, RunInput
 from engine.db import session_scope
 from engine.models import Event, JourneyRecord, JourneyRun, JourneyVersion, iso_utc, utcnow
+from engine.progress import register_run
+from engine.steps import in_holdout
 from engine.workflow import WORKFLOW_NAME
 from journeys.model import Branch, Journey, TriggerEvent
 
@@ -148,8 +150,13 @@ class Router:
     def _run_input(
         self, live: LiveJourney, member_id: int, entry: Entry, event_id: str
     ) -> RunInput:
+        # The holdout is decided here too (the workflow decides the same, by hash), so
+        # the run row registered at start records it.
+        holdout = in_holdout(live.journey.id, member_id, live.journey.settings.holdout_percent)
         return RunInput(
-            run=RunInfo(entry.workflow_id, live.journey.id, live.version, member_id, entry.entry),
+            run=RunInfo(
+                entry.workflow_id, live.journey.id, live.version, member_id, entry.entry, holdout
+            ),
             plan=live.journey.model_dump(mode="json"),
             trigger_event_id=event_id,
             time_scale=self._time_scale,
@@ -165,6 +172,8 @@ class Router:
                 start_signal="event",
                 start_signal_args=[signal],
             )
+        with session_scope(self._engine) as session:
+            register_run(session, run_input.run, utcnow())
 
     async def enroll(self, journey_id: str, member_id: int, request_id: str) -> str | None:
         """API / manual enrolment; ``request_id`` makes a repeated call a no-op."""

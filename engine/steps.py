@@ -119,12 +119,13 @@ def next_date_attribute(
     if not yearly:
         target = datetime.combine(base + timedelta(days=offset_days), at, tzinfo=zone)
         return max(target, local_now).astimezone(UTC)
-    for year in (local_now.year, local_now.year + 1):
+    # Last year's date plus a positive offset may still be ahead (30 Dec + 5 days).
+    for year in (local_now.year - 1, local_now.year, local_now.year + 1):
         day = _anniversary(base, year) + timedelta(days=offset_days)
         target = datetime.combine(day, at, tzinfo=zone)
         if target > local_now:
             return target.astimezone(UTC)
-    raise AssertionError("an anniversary within two years always exists")
+    raise AssertionError("an anniversary within three years always exists")
 
 
 def goal_window_open(entered_at: datetime, window_seconds: int, at: datetime) -> bool:

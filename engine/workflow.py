@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from journeys.model import (
         ACTION_KINDS,
         BLOCKING_KINDS,
+        STORE_ACTION_KINDS,
         TRIGGER_KINDS,
         Condition,
         Node,
@@ -49,7 +50,6 @@ _ACTION_TIMEOUT = timedelta(minutes=2)
 _ACTION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=["BadInput"],
 )
 _MAX_HISTORY = 4000
 
@@ -202,21 +202,32 @@ class MemberJourneyWorkflow:
             await workflow.wait_condition(lambda: not self._paused or self._stopped)
             if self._stopped:
                 return None
-        result = await workflow.execute_activity(
-            "perform_action",
-            ActionInput(
-                run=self._run,
-                node=node.model_dump(mode="json"),
-                idempotency_key=f"{self._run.workflow_id}:{node.id}:{visit}",
-                visit=visit,
-                entries=self._take_pending(),
-            ),
-            result_type=ActionResult,
-            start_to_close_timeout=_ACTION_TIMEOUT,
-            retry_policy=_ACTION_RETRY,
+        action = ActionInput(
+            run=self._run,
+            node=node.model_dump(mode="json"),
+            idempotency_key=f"{self._run.workflow_id}:{node.id}:{visit}",
+            visit=visit,
+            entries=self._take_pending(),
         )
-        del result  # skips are logged by the activity; the member goes on either way
-        return "next"
+        if node.kind in STORE_ACTION_KINDS:
+            # Our own store only, idempotent on the key: safe to run locally, which
+            # saves the server round trip a regular activity costs.
+            await workflow.execute_local_activity(
+                "perform_action",
+                action,
+                result_type=ActionResult,
+                start_to_close_timeout=_LOCAL,
+                retry_policy=_ACTION_RETRY,
+            )
+        else:
+            await workflow.execute_activity(
+                "perform_action",
+                action,
+                result_type=ActionResult,
+                start_to_close_timeout=_ACTION_TIMEOUT,
+                retry_policy=_ACTION_RETRY,
+            )
+        return "next"  # skips are logged by the activity; the member goes on either way
 
     async def _wait_until(self, node: WaitUntilTime | WaitUntilDate) -> str | None:
         facts = await self._facts([])

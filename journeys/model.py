@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 __all__ = [
     "ACTION_KINDS",
     "BLOCKING_KINDS",
+    "STORE_ACTION_KINDS",
     "TRIGGER_KINDS",
     "AddTag",
     "AwardPoints",
@@ -327,6 +328,11 @@ ACTION_KINDS = frozenset(
         "webhook",
     }
 )
+
+STORE_ACTION_KINDS = frozenset(
+    {"send_coupon", "add_tag", "remove_tag", "award_points", "update_attribute"}
+)
+"""Actions that only change our own store (no provider call)."""
 
 
 class Edge(_Strict):
