@@ -13,6 +13,8 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "ChannelState",
+    "Consent",
     "Coupon",
     "CouponTemplate",
     "Event",
@@ -207,3 +209,28 @@ class MessageLog(SQLModel, table=True):
     error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Consent(SQLModel, table=True):
+    """A member's opt-out (or re-opt-in) for one channel and purpose, with where it came
+    from: the latest row per (member, channel, purpose) is what holds."""
+
+    __table_args__ = (Index("ix_consent_member", "member_id", "channel", "purpose"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    channel: str = Field(max_length=16)
+    purpose: str = Field(default="marketing", max_length=16)
+    opted_out: bool = True
+    source: str = Field(max_length=64, description="e.g. sms_reply_T, wechat_43004, bounce")
+    at: datetime = Field(default_factory=utcnow)
+
+
+class ChannelState(SQLModel, table=True):
+    """A channel halted by its provider (e.g. out of balance) stays halted until someone
+    resumes it, so sends are skipped instead of burning retries."""
+
+    channel: str = Field(primary_key=True, max_length=16)
+    halted: bool = False
+    reason: str | None = None
+    changed_at: datetime = Field(default_factory=utcnow)

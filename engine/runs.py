@@ -44,12 +44,13 @@ class Entry:
     entry: int
 
 
-_parsed: dict[tuple[str, int], Journey] = {}
+_parsed: dict[tuple[str, int, datetime], Journey] = {}
 
 
 def live_journeys(session: Session) -> list[LiveJourney]:
     """Published journeys that may take events (live) or still hold members (paused).
-    Definitions are immutable per version, so each is parsed once per process."""
+    Definitions are immutable per version, so each is parsed once per process (keyed
+    with the publish time too, in case a store is rebuilt under a running process)."""
     rows = session.exec(
         select(JourneyRecord, JourneyVersion)
         .join(
@@ -61,7 +62,7 @@ def live_journeys(session: Session) -> list[LiveJourney]:
     ).all()
     result = []
     for record, version in rows:
-        key = (record.id, version.version)
+        key = (record.id, version.version, version.published_at)
         if key not in _parsed:
             _parsed[key] = Journey.model_validate(version.definition)
         result.append(LiveJourney(_parsed[key], version.version, record.status))
@@ -150,8 +151,7 @@ class Router:
     def _run_input(
         self, live: LiveJourney, member_id: int, entry: Entry, event_id: str
     ) -> RunInput:
-        # The holdout is decided here too (the workflow decides the same, by hash), so
-        # the run row registered at start records it.
+        # Decided here, by a stable hash, so the run row registered at start records it.
         holdout = in_holdout(live.journey.id, member_id, live.journey.settings.holdout_percent)
         return RunInput(
             run=RunInfo(

@@ -59,11 +59,7 @@ class MemberJourneyWorkflow:
     @workflow.init
     def __init__(self, inp: RunInput) -> None:
         self._plan = steps.Plan.from_json(inp.plan)
-        settings = self._plan.journey.settings
-        self._run = inp.run
-        self._run.holdout = steps.in_holdout(
-            inp.run.journey_id, inp.run.member_id, settings.holdout_percent
-        )
+        self._run = inp.run  # holdout was decided by the router, which records it
         self._scale = inp.time_scale
         self._trigger_event_id = inp.trigger_event_id
         state = inp.state or RunState(
