@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,7 +23,7 @@ from engine.audience import load_facts
 from engine.conditions import Facts
 from engine.contracts import ActionInput, ActionResult, FactsInput, LogEntry, RecordInput
 from engine.db import session_scope
-from engine.messaging import prepare_message, settle_message
+from engine.messaging import Prepared, SendPolicy, prepare_message, settle_message
 from engine.models import JourneyRecord
 from engine.progress import write_progress
 from journeys.model import Node, SendMessage, Webhook
@@ -34,7 +34,7 @@ _node_adapter: TypeAdapter[Node] = TypeAdapter(Node)
 
 
 def _skip_entry(inp: ActionInput, reason: str) -> LogEntry:
-    return LogEntry(inp.node["id"], "skipped", inp.visit, reason)
+    return LogEntry(inp.node["id"], "skipped", inp.visit, reason, inp.at)
 
 
 class JourneyActivities:
@@ -43,10 +43,12 @@ class JourneyActivities:
         engine: Engine,
         channels: Mapping[str, Channel],
         http: httpx.AsyncClient | None = None,
+        policy: SendPolicy | None = None,
     ) -> None:
         self._engine = engine
         self._channels = channels
         self._http = http or httpx.AsyncClient(timeout=10)
+        self._policy = policy or SendPolicy()
 
     def all(self) -> list[Any]:
         return [self.record_progress, self.member_facts, self.perform_action]
@@ -96,7 +98,11 @@ class JourneyActivities:
         return ActionResult(done=reason is None, skipped_reason=reason)
 
     async def _send(self, inp: ActionInput, node: SendMessage) -> ActionResult:
-        def prepare() -> Any:
+        channel = self._channels.get(node.channel)
+        if channel is None:  # before any row, so nothing is left "sending" to count
+            return await asyncio.to_thread(self._finish, inp, "channel_not_configured", inp.entries)
+
+        def prepare() -> Prepared:
             with session_scope(self._engine) as session:
                 write_progress(session, inp.run, inp.entries, node.id)
                 return prepare_message(
@@ -106,22 +112,28 @@ class JourneyActivities:
                     inp.idempotency_key,
                     inp.run.workflow_id,
                     inp.run.journey_id,
+                    at=datetime.fromisoformat(inp.at) if inp.at else None,
+                    policy=self._policy,
+                    on_cap=inp.on_cap,
                 )
 
         prepared = await asyncio.to_thread(prepare)
+        if prepared.defer_until is not None:
+            return ActionResult(
+                done=False,
+                skipped_reason=prepared.skipped_reason,
+                defer_until=prepared.defer_until.isoformat(),
+            )
         if prepared.message is None:
             reason = prepared.skipped_reason
             return await asyncio.to_thread(self._finish, inp, reason, [])
-        channel = self._channels.get(node.channel)
-        if channel is None:
-            return await asyncio.to_thread(self._finish, inp, "channel_not_configured", [])
         result: SendResult = await channel.send(prepared.message)
 
-        def settle() -> None:
+        def settle() -> str | None:
             with session_scope(self._engine) as session:
-                settle_message(session, inp.idempotency_key, result)
+                return settle_message(session, inp.idempotency_key, result)
 
-        await asyncio.to_thread(settle)
+        reason = await asyncio.to_thread(settle)
         if result.accepted or result.error is None:
             return ActionResult(done=True)
         if result.error.kind.retryable:
@@ -131,7 +143,7 @@ class JourneyActivities:
                 type=f"Channel.{result.error.kind}",
                 next_retry_delay=timedelta(seconds=delay) if delay else None,
             )
-        return await asyncio.to_thread(self._finish, inp, str(result.error.kind), [])
+        return await asyncio.to_thread(self._finish, inp, reason, [])
 
     async def _webhook(self, inp: ActionInput, node: Webhook) -> ActionResult:
         await asyncio.to_thread(self._finish, inp, None, inp.entries)

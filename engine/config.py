@@ -4,9 +4,14 @@ two well-known names ``DATABASE_URL`` and ``TEMPORAL_ADDRESS``)."""
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from engine.pressure import Cap, parse_caps, parse_rate_limits
+from engine.templating import DEFAULT_OPT_OUT_LINE
+from journeys.model import QuietHours
 
 __all__ = ["Settings", "get_settings"]
 
@@ -37,6 +42,33 @@ class Settings(BaseSettings):
     activity_pollers: int = 20
     max_cached_workflows: int = 20000
     max_concurrent_activities: int = 200
+    quiet_hours: QuietHours = Field(
+        default="",
+        description="Brand default quiet hours, e.g. 21:00-09:00 in each member's timezone;"
+        " journeys may override it. Empty: none.",
+    )
+    caps: Annotated[tuple[Cap, ...], NoDecode] = Field(
+        default=(),
+        description="Frequency caps across all journeys, e.g. sms:day=1,sms:week=3,all:week=5.",
+    )
+    rate_limits: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=dict,
+        description="Sends per second per provider account, e.g. sms=50,wechat=100,email=20.",
+    )
+    sms_opt_out_line: str = Field(
+        default=DEFAULT_OPT_OUT_LINE,
+        description="Appended to marketing SMS that do not already carry it.",
+    )
+
+    @field_validator("caps", mode="before")
+    @classmethod
+    def _parse_caps(cls, value: Any) -> Any:
+        return parse_caps(value) if isinstance(value, str) else value
+
+    @field_validator("rate_limits", mode="before")
+    @classmethod
+    def _parse_rate_limits(cls, value: Any) -> Any:
+        return parse_rate_limits(value) if isinstance(value, str) else value
 
     def api_key_set(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())

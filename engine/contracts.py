@@ -43,7 +43,7 @@ class RunInfo:
 class LogEntry:
     node_id: str
     kind: str
-    """entered | left | skipped | goal | holdout"""
+    """entered | left | skipped | deferred | goal | holdout"""
     visit: int = 1
     reason: str | None = None
     at: str = ""
@@ -68,6 +68,9 @@ class RunInput:
     trigger_event_id: str | None = None
     time_scale: float = 1.0
     state: RunState | None = None
+    quiet_hours: str = ""
+    """The brand's default quiet hours ("HH:MM-HH:MM" or ""), decided by the router so
+    the workflow never reads settings; a journey's own setting overrides it."""
 
 
 @dataclass
@@ -93,6 +96,10 @@ class ActionInput:
     visit: int = 1
     entries: list[LogEntry] = field(default_factory=list)
     """Node events not yet written; stored in the action's own transaction."""
+    at: str = ""
+    """When the journey acts (workflow time, ISO 8601): the member's day for caps."""
+    on_cap: str = "skip"
+    """The journey's ``on_cap`` setting: skip a capped send, or defer it."""
 
 
 @dataclass
@@ -100,3 +107,5 @@ class ActionResult:
     done: bool
     skipped_reason: str | None = None
     detail: str | None = None
+    defer_until: str | None = None
+    """Set instead of a skip when the action should be tried again then (ISO 8601)."""

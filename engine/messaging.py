@@ -9,30 +9,56 @@ which providers that accept one deduplicate.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from channels.base import ErrorKind, OutboundMessage, SendResult
-from engine.models import Coupon, CouponTemplate, Member, MessageLog, MessageTemplate, utcnow
-from engine.templating import TemplateProblem, render
+from engine.audience import points_balance
+from engine.consent import ADDRESS_FIELDS, halted_reason, is_opted_out, learn_from_failure
+from engine.models import (
+    Coupon,
+    CouponTemplate,
+    JourneyRecord,
+    Member,
+    MessageLog,
+    MessageTemplate,
+    utcnow,
+)
+from engine.pressure import Cap, cap_reached, next_local_day
+from engine.templating import DEFAULT_OPT_OUT_LINE, TemplateProblem, render, with_opt_out_line
 from journeys.model import SendMessage
 
-__all__ = ["Prepared", "prepare_message", "settle_message"]
+__all__ = ["Prepared", "SendPolicy", "prepare_message", "settle_message"]
 
-_ADDRESS = {"sms": "phone", "email": "email", "wechat": "wechat_openid"}
 _SETTLED_OK = ("accepted", "delivered")
 
 
 @dataclass(frozen=True)
+class SendPolicy:
+    """The brand's rules for every send, from the settings: frequency caps across
+    journeys and the opt-out line marketing SMS must carry."""
+
+    caps: tuple[Cap, ...] = ()
+    sms_opt_out_line: str = DEFAULT_OPT_OUT_LINE
+
+
+_DEFAULT_POLICY = SendPolicy()
+
+
+@dataclass(frozen=True)
 class Prepared:
-    """Either a message to hand to the channel, or the outcome already known."""
+    """Either a message to hand to the channel, or the outcome already known; a send
+    over a cap in ``defer`` mode has no row yet and says when to try again."""
 
     message: OutboundMessage | None
     skipped_reason: str | None = None
+    defer_until: datetime | None = None
 
 
 def _context(session: Session, member: Member, workflow_id: str, journey_id: str) -> dict[str, Any]:
+    """The variables of ``engine.templating.sample_context``, for a real member."""
     coupon = session.exec(
         select(Coupon)
         .where(col(Coupon.idempotency_key).startswith(workflow_id + ":"))
@@ -48,6 +74,8 @@ def _context(session: Session, member: Member, workflow_id: str, journey_id: str
             "threshold": template.threshold if template else None,
             "expires_at": coupon.expires_at.strftime("%Y-%m-%d"),
         }
+    assert member.id is not None
+    journey = session.get(JourneyRecord, journey_id)
     return {
         "member": {
             "external_id": member.external_id,
@@ -55,23 +83,51 @@ def _context(session: Session, member: Member, workflow_id: str, journey_id: str
             "phone": member.phone,
             "email": member.email,
             "attributes": member.attributes,
+            "points": points_balance(session, member.id),
         },
         "coupon": coupon_vars,
-        "journey": {"id": journey_id},
+        "journey": {"id": journey_id, "name": journey.name if journey else journey_id},
     }
 
 
+def _blocked(
+    session: Session, node: SendMessage, member_id: int, template: MessageTemplate | None, to: str
+) -> str | None:
+    """Why this message must not go out at all, checked before anything is rendered."""
+    if template is None:
+        return "unknown_template"
+    if halted_reason(session, node.channel) is not None:
+        return "channel_halted"
+    if is_opted_out(session, member_id, node.channel, node.purpose):
+        return "opted_out"
+    if not to:
+        return "no_address"
+    return None
+
+
 def prepare_message(
-    session: Session, node: SendMessage, member_id: int, key: str, workflow_id: str, journey_id: str
+    session: Session,
+    node: SendMessage,
+    member_id: int,
+    key: str,
+    workflow_id: str,
+    journey_id: str,
+    *,
+    at: datetime | None = None,
+    policy: SendPolicy = _DEFAULT_POLICY,
+    on_cap: str = "skip",
 ) -> Prepared:
+    """Writes the message row (or finds it) in the caller's transaction. ``at`` is when
+    the journey sends it (the workflow's clock): caps count the member's day around it."""
     existing = session.exec(select(MessageLog).where(MessageLog.idempotency_key == key)).first()
     if existing is not None and existing.status != "sending":
         earlier = None if existing.status in _SETTLED_OK else existing.error_kind or "failed"
         return Prepared(None, earlier)
+    at = at or utcnow()
     member = session.get(Member, member_id)
     template = session.get(MessageTemplate, node.template)
     assert member is not None
-    recipient = getattr(member, _ADDRESS[node.channel])
+    recipient = getattr(member, ADDRESS_FIELDS[node.channel]) or ""
     row = existing or MessageLog(
         idempotency_key=key,
         member_id=member_id,
@@ -79,27 +135,39 @@ def prepare_message(
         node_id=node.id,
         channel=node.channel,
         template_id=node.template,
-        recipient=recipient or "",
+        purpose=node.purpose,
+        recipient=recipient,
         body="",
+        created_at=at,
+        updated_at=at,
     )
-    reason: str | None = None
-    if template is None:
-        reason = "unknown_template"
-    elif not recipient:
-        reason = "no_address"
-    else:
+    reason = _blocked(session, node, member_id, template, recipient)
+    if reason is None and template is not None:
         try:
             context = _context(session, member, workflow_id, journey_id)
             row.body = render(template.body, context)
             row.subject = render(template.subject, context) if template.subject else None
         except TemplateProblem as exc:
             reason, row.error = "bad_template", str(exc)
+    marketing = node.purpose == "marketing"
+    if reason is None and node.channel == "sms" and marketing:
+        row.body = with_opt_out_line(row.body, policy.sms_opt_out_line)
+    # A retry of a row already written passed the cap when it was written.
+    if (
+        reason is None
+        and existing is None
+        and marketing
+        and cap_reached(session, member_id, node.channel, member.timezone, policy.caps, at)
+    ):
+        if on_cap == "defer":
+            return Prepared(None, "frequency_cap", next_local_day(at, member.timezone))
+        reason = "frequency_cap"
     if reason is not None:
         row.status, row.error_kind = "skipped", reason
     session.add(row)
-    if reason is not None:
+    if reason is not None or template is None:
         return Prepared(None, reason)
-    data = {"template_id": template.provider_template or template.id} if template else {}
+    data = {"template_id": template.provider_template or template.id}
     return Prepared(
         OutboundMessage(
             channel=node.channel,
@@ -113,14 +181,19 @@ def prepare_message(
     )
 
 
-def settle_message(session: Session, key: str, result: SendResult) -> None:
+def settle_message(session: Session, key: str, result: SendResult) -> str | None:
+    """Records the provider's answer; for a final refusal also what it teaches about the
+    member or channel (``engine.consent.learn_from_failure``), returning the skip reason."""
     row = session.exec(select(MessageLog).where(MessageLog.idempotency_key == key)).one()
     row.updated_at = utcnow()
+    reason = None
     if result.accepted:
         row.status, row.provider_message_id = "accepted", result.provider_message_id
     elif result.error is not None and not result.error.kind.retryable:
         row.status, row.error_kind, row.error = "failed", result.error.kind, result.error.message
+        reason = learn_from_failure(session, row.member_id, row.channel, row.purpose, result.error)
     else:
         row.error_kind = result.error.kind if result.error else ErrorKind.TRANSIENT
         row.error = result.error.message if result.error else None
     session.add(row)
+    return reason

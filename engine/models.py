@@ -200,6 +200,11 @@ class MessageLog(SQLModel, table=True):
     node_id: str | None = Field(default=None, max_length=64)
     channel: str = Field(max_length=16)
     template_id: str = Field(max_length=64)
+    purpose: str = Field(
+        default="marketing",
+        max_length=16,
+        description="marketing or transactional: only marketing counts towards caps.",
+    )
     recipient: str = Field(max_length=254)
     subject: str | None = None
     body: str

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from engine.config import get_settings
 from engine.models import (
     CouponTemplate,
     JourneyRecord,
@@ -19,16 +20,20 @@ from engine.models import (
     Tag,
     utcnow,
 )
-from journeys.model import Journey
+from engine.templating import TemplateIssue, check_template
+from journeys.model import Journey, SendMessage
 from journeys.validate import Catalog, Problem, validate
 
 __all__ = [
     "InvalidJourney",
     "StatusConflict",
+    "lint_journey",
     "load_catalog",
     "publish",
     "save_draft",
     "set_status",
+    "template_problems",
+    "versions",
 ]
 
 _TRANSITIONS = {
@@ -61,6 +66,45 @@ def load_catalog(session: Session) -> Catalog:
     )
 
 
+def _template_issues(session: Session, journey: Journey) -> list[tuple[str, TemplateIssue]]:
+    """Each send node's template checked as that node would send it (marketing SMS
+    with the opt-out line); unknown templates are reported by ``validate``."""
+    found = []
+    opt_out_line = get_settings().sms_opt_out_line
+    for node in journey.nodes:
+        if not isinstance(node, SendMessage):
+            continue
+        template = session.get(MessageTemplate, node.template)
+        if template is None:
+            continue
+        line = opt_out_line if node.purpose == "marketing" else ""
+        for issue in check_template(
+            node.channel, template.subject, template.body, opt_out_line=line
+        ):
+            found.append((node.id, issue))
+    return found
+
+
+def template_problems(session: Session, journey: Journey) -> list[Problem]:
+    """Templates that cannot be sent (syntax, unknown variable, sandbox escape): they
+    block publishing, code ``template_error`` on the node that uses them."""
+    return [
+        Problem(node_id, "template_error", f"{issue.code}: {issue.message}")
+        for node_id, issue in _template_issues(session, journey)
+        if issue.severity == "error"
+    ]
+
+
+def lint_journey(session: Session, journey: Journey) -> list[Problem]:
+    """Warnings that do not block publishing (an SMS over one segment, WeChat content
+    too long), for the editor to show next to the node."""
+    return [
+        Problem(node_id, issue.code, issue.message)
+        for node_id, issue in _template_issues(session, journey)
+        if issue.severity == "warning"
+    ]
+
+
 def save_draft(session: Session, journey: Journey) -> JourneyRecord:
     """Drafts may be incomplete; they are validated on publish (and on demand)."""
     record = session.get(JourneyRecord, journey.id)
@@ -82,7 +126,7 @@ def publish(session: Session, journey_id: str) -> JourneyVersion:
     if record.status == "stopped":
         raise StatusConflict(f"journey {journey_id} is stopped and cannot be published")
     journey = Journey.model_validate(record.draft)
-    problems = validate(journey, load_catalog(session))
+    problems = validate(journey, load_catalog(session)) + template_problems(session, journey)
     if problems:
         raise InvalidJourney(problems)
     latest = session.exec(

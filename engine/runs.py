@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from engine.audience import load_facts
 from engine.conditions import choose_branch
+from engine.config import get_settings
 from engine.contracts import MemberEvent, RunInfo, RunInput
 from engine.db import session_scope
 from engine.models import Event, JourneyRecord, JourneyRun, JourneyVersion, iso_utc, utcnow
@@ -117,9 +118,7 @@ class Router:
         with session_scope(self._engine) as session:
             event = session.get(Event, event_row_id)
             assert event is not None and event.id is not None
-            signal = MemberEvent(
-                event.event_id, event.name, event.occurred_at.isoformat() + "+00:00"
-            )
+            signal = MemberEvent(event.event_id, event.name, iso_utc(event.occurred_at))
             targets: list[str] = []
             starts: list[RunInput] = []
             for live in live_journeys(session):
@@ -160,6 +159,7 @@ class Router:
             plan=live.journey.model_dump(mode="json"),
             trigger_event_id=event_id,
             time_scale=self._time_scale,
+            quiet_hours=get_settings().quiet_hours,
         )
 
     async def _start(self, run_input: RunInput, signal: MemberEvent) -> None:
@@ -181,6 +181,12 @@ class Router:
             live = next((j for j in live_journeys(session) if j.journey.id == journey_id), None)
             if live is None or live.status != "live":
                 raise LookupError(f"journey {journey_id} is not live")
+            trigger = live.journey.triggers()[0]
+            if trigger.kind != "trigger_api":
+                raise LookupError(
+                    f"journey {journey_id} starts with {trigger.kind}, not trigger_api:"
+                    " members enter it by its trigger, not by enrolment"
+                )
             runs = list(
                 session.exec(
                     select(JourneyRun).where(

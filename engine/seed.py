@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from engine.models import CouponTemplate, Member, MessageTemplate, Tag
+from engine.models import CouponTemplate, Member, MessageTemplate, Tag, utcnow
 
 __all__ = ["load_catalog_rows", "upsert_member"]
 
@@ -53,6 +53,7 @@ def upsert_member(session: Session, external_id: str, fields: dict[str, Any]) ->
             setattr(member, name, fields[name])
     if fields.get("attributes"):
         member.attributes = {**member.attributes, **fields["attributes"]}
+    member.updated_at = utcnow()
     session.add(member)
     session.flush()
     return member

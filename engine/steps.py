@@ -22,6 +22,7 @@ __all__ = [
     "next_date_attribute",
     "next_local_time",
     "pick_variant",
+    "quiet_until",
 ]
 
 
@@ -130,3 +131,21 @@ def next_date_attribute(
 
 def goal_window_open(entered_at: datetime, window_seconds: int, at: datetime) -> bool:
     return entered_at <= at <= entered_at + timedelta(seconds=window_seconds)
+
+
+def quiet_until(now: datetime, tz: str, start: str, end: str) -> datetime | None:
+    """When the quiet window [start, end) that ``now`` falls in ends, in UTC; ``None``
+    when ``now`` is outside it. Times are "HH:MM" in the member's timezone and the
+    window may wrap midnight (21:00-09:00); start == end means no window."""
+    zone = ZoneInfo(tz)
+    local_now = now.astimezone(zone)
+    begins, ends, clock = _parse_hh_mm(start), _parse_hh_mm(end), local_now.time()
+    today = local_now.date()
+    if begins < ends:
+        inside, end_day = begins <= clock < ends, today
+    else:  # wraps midnight: the evening part ends tomorrow, the morning part today
+        inside = clock >= begins or clock < ends
+        end_day = today + timedelta(days=1) if clock >= begins else today
+    if begins == ends or not inside:
+        return None
+    return datetime.combine(end_day, ends, tzinfo=zone).astimezone(UTC)

@@ -36,13 +36,14 @@ with workflow.unsafe.imports_passed_through():
         Condition,
         Node,
         RandomSplit,
+        SendMessage,
         Wait,
         WaitForEvent,
         WaitUntilDate,
         WaitUntilTime,
     )
 
-__all__ = ["WORKFLOW_NAME", "MemberJourneyWorkflow"]
+__all__ = ["WORKFLOW_NAME", "MemberJourneyWorkflow", "send_task_queue"]
 
 WORKFLOW_NAME = "MemberJourney"
 _LOCAL = timedelta(seconds=30)
@@ -54,6 +55,12 @@ _ACTION_RETRY = RetryPolicy(
 _MAX_HISTORY = 4000
 
 
+def send_task_queue(task_queue: str, channel: str) -> str:
+    """Message sends run on a task queue per channel, so each provider account gets its
+    own server-side rate limit (``JOURNEY_RATE_LIMITS``) without slowing anything else."""
+    return f"{task_queue}-send-{channel}"
+
+
 @workflow.defn(name=WORKFLOW_NAME)
 class MemberJourneyWorkflow:
     @workflow.init
@@ -62,6 +69,7 @@ class MemberJourneyWorkflow:
         self._run = inp.run  # holdout was decided by the router, which records it
         self._scale = inp.time_scale
         self._trigger_event_id = inp.trigger_event_id
+        self._brand_quiet_hours = inp.quiet_hours
         state = inp.state or RunState(
             node_id=self._plan.trigger_id, entered_at=workflow.now().isoformat()
         )
@@ -193,37 +201,84 @@ class MemberJourneyWorkflow:
         raise ValueError(f"node kind {node.kind} cannot run")
 
     async def _act(self, node: Node, visit: int) -> str | None:
-        if self._paused:
-            await self._flush()
-            await workflow.wait_condition(lambda: not self._paused or self._stopped)
-            if self._stopped:
+        """Runs an action once, however often it is deferred: a marketing message waits
+        out the member's quiet hours, and a capped one in ``defer`` mode waits for the
+        member's next day and tries again with the same idempotency key. ``at`` is the
+        moment the journey means to act, which scaled (compressed) waits run ahead of."""
+        at = workflow.now()
+        while True:
+            if self._paused:
+                await self._flush()
+                await workflow.wait_condition(lambda: not self._paused or self._stopped)
+                if self._stopped:
+                    return None
+                at = max(at, workflow.now())
+            if isinstance(node, SendMessage) and node.purpose == "marketing":
+                quiet_end = await self._quiet_until(at)
+                if quiet_end is not None:
+                    if not await self._defer(node.id, visit, "quiet_hours", at, quiet_end):
+                        return None
+                    at = max(quiet_end, workflow.now())
+            result = await self._perform(node, visit, at)
+            if result.defer_until is None:
+                return "next"  # skips are logged by the activity; the member goes on
+            retry_at = datetime.fromisoformat(result.defer_until)
+            reason = result.skipped_reason or "deferred"
+            if not await self._defer(node.id, visit, reason, at, retry_at):
                 return None
+            at = max(retry_at, workflow.now())
+
+    async def _perform(self, node: Node, visit: int, at: datetime) -> ActionResult:
         action = ActionInput(
             run=self._run,
             node=node.model_dump(mode="json"),
             idempotency_key=f"{self._run.workflow_id}:{node.id}:{visit}",
             visit=visit,
             entries=self._take_pending(),
+            at=at.isoformat(),
+            on_cap=self._plan.journey.settings.on_cap,
         )
         if node.kind in STORE_ACTION_KINDS:
             # Our own store only, idempotent on the key: safe to run locally, which
             # saves the server round trip a regular activity costs.
-            await workflow.execute_local_activity(
+            result: ActionResult = await workflow.execute_local_activity(
                 "perform_action",
                 action,
                 result_type=ActionResult,
                 start_to_close_timeout=_LOCAL,
                 retry_policy=_ACTION_RETRY,
             )
-        else:
-            await workflow.execute_activity(
-                "perform_action",
-                action,
-                result_type=ActionResult,
-                start_to_close_timeout=_ACTION_TIMEOUT,
-                retry_policy=_ACTION_RETRY,
-            )
-        return "next"  # skips are logged by the activity; the member goes on either way
+            return result
+        queue = workflow.info().task_queue
+        if isinstance(node, SendMessage):
+            queue = send_task_queue(queue, node.channel)
+        result = await workflow.execute_activity(
+            "perform_action",
+            action,
+            result_type=ActionResult,
+            task_queue=queue,
+            start_to_close_timeout=_ACTION_TIMEOUT,
+            retry_policy=_ACTION_RETRY,
+        )
+        return result
+
+    async def _quiet_until(self, at: datetime) -> datetime | None:
+        """When the member's quiet hours end, if ``at`` falls inside them."""
+        own = self._plan.journey.settings.quiet_hours
+        window = self._brand_quiet_hours if own is None else own
+        if not window:
+            return None
+        start, end = window.split("-")
+        facts = await self._facts([])
+        return steps.quiet_until(at, facts.timezone, start, end)
+
+    async def _defer(
+        self, node_id: str, visit: int, reason: str, at: datetime, until: datetime
+    ) -> bool:
+        """Logs the deferral and sleeps until ``until``; False when the member must
+        leave meanwhile (stop, goal exit)."""
+        self._log(node_id, "deferred", visit, reason)
+        return await self._sleep((until - at).total_seconds())
 
     async def _wait_until(self, node: WaitUntilTime | WaitUntilDate) -> str | None:
         facts = await self._facts([])
@@ -327,6 +382,7 @@ class MemberJourneyWorkflow:
             plan=self._plan.journey.model_dump(mode="json"),
             trigger_event_id=self._trigger_event_id,
             time_scale=self._scale,
+            quiet_hours=self._brand_quiet_hours,
             state=RunState(
                 node_id=self._node_id,
                 visits=self._visits,

@@ -29,6 +29,7 @@ __all__ = [
     "JourneySettings",
     "Node",
     "Predicate",
+    "QuietHours",
     "RandomSplit",
     "ReEntry",
     "RemoveTag",
@@ -357,11 +358,30 @@ class ReEntry(_Strict):
     min_gap: Duration = Field(default_factory=Duration)
 
 
+QuietHours = Annotated[
+    str,
+    Field(
+        pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$",
+        description='"HH:MM-HH:MM" in the member\'s timezone, may wrap midnight '
+        '("21:00-09:00"); "" means no quiet hours.',
+    ),
+]
+"""When marketing messages wait instead of going out; shared by journeys and the
+brand default in the settings so both accept exactly the same text."""
+
+
 class JourneySettings(_Strict):
     goal: Goal | None = None
     exit_on_goal: bool = True
     reentry: ReEntry = Field(default_factory=ReEntry)
     holdout_percent: float = Field(default=0.0, ge=0.0, le=100.0)
+    quiet_hours: QuietHours | None = Field(
+        default=None, description='None takes the brand default; "" turns it off here.'
+    )
+    on_cap: Literal["skip", "defer"] = Field(
+        default="skip",
+        description="A send over a frequency cap is skipped, or deferred to the member's next day.",
+    )
 
 
 class Journey(_Strict):

@@ -110,9 +110,10 @@ def cmd_web(args: argparse.Namespace) -> int:
 def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """Children get their own process group, so Ctrl-C reaches them only through us and
     they are stopped in order."""
-    return subprocess.Popen(
-        argv, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def cmd_up(args: argparse.Namespace) -> int:

@@ -1,6 +1,15 @@
-"""The Temporal worker process: runs member workflows and their activities."""
+"""The Temporal worker process: runs member workflows and their activities.
+
+One worker polls the journey task queue (workflows and every activity); one more per
+channel polls that channel's send queue (``engine.workflow.send_task_queue``) with the
+provider account's rate limit, which the Temporal server enforces across all workers.
+"""
 
 from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from types import TracebackType
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -9,10 +18,12 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from channels.base import Channel
 from engine.activities import JourneyActivities
 from engine.config import Settings
+from engine.consent import ADDRESS_FIELDS
 from engine.db import get_engine, init_db
-from engine.workflow import MemberJourneyWorkflow
+from engine.messaging import SendPolicy
+from engine.workflow import MemberJourneyWorkflow, send_task_queue
 
-__all__ = ["build_worker", "connect"]
+__all__ = ["WorkerGroup", "build_worker", "connect"]
 
 
 async def connect(settings: Settings) -> Client:
@@ -28,19 +39,57 @@ def _runner() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
+class WorkerGroup:
+    """Workers that run and stop together, used like one ``temporalio`` Worker: ``await
+    group.run()`` or ``async with group:``."""
+
+    def __init__(self, workers: list[Worker]) -> None:
+        self.workers = workers
+        self._stack: AsyncExitStack | None = None
+
+    @property
+    def task_queue(self) -> str:
+        """The journey task queue, where workflows are started."""
+        return self.workers[0].task_queue
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            for worker in self.workers:
+                group.create_task(worker.run())
+
+    async def __aenter__(self) -> WorkerGroup:
+        async with AsyncExitStack() as stack:
+            for worker in self.workers:
+                await stack.enter_async_context(worker)
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._stack is not None:
+            await self._stack.aclose()
+            self._stack = None
+
+
 def build_worker(
     client: Client,
     settings: Settings,
     channels: dict[str, Channel],
     *,
     task_queue: str | None = None,
-) -> Worker:
+) -> WorkerGroup:
     engine = get_engine(settings.database_url)
     init_db(engine)
-    activities = JourneyActivities(engine, channels)
-    return Worker(
+    policy = SendPolicy(caps=settings.caps, sms_opt_out_line=settings.sms_opt_out_line)
+    activities = JourneyActivities(engine, channels, policy=policy)
+    queue = task_queue or settings.task_queue
+    journeys = Worker(
         client,
-        task_queue=task_queue or settings.task_queue,
+        task_queue=queue,
         workflows=[MemberJourneyWorkflow],
         activities=activities.all(),
         workflow_runner=_runner(),
@@ -50,3 +99,17 @@ def build_worker(
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_local_activities=settings.max_concurrent_activities,
     )
+    # Every channel gets a send worker, configured or not: an unconfigured one skips its
+    # sends (channel_not_configured) instead of leaving them on a queue nobody polls.
+    senders = [
+        Worker(
+            client,
+            task_queue=send_task_queue(queue, channel),
+            activities=[activities.perform_action],
+            max_concurrent_activity_task_polls=settings.activity_pollers,
+            max_concurrent_activities=settings.max_concurrent_activities,
+            max_task_queue_activities_per_second=settings.rate_limits.get(channel),
+        )
+        for channel in ADDRESS_FIELDS
+    ]
+    return WorkerGroup([journeys, *senders])
