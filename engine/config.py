@@ -60,6 +60,33 @@ class Settings(BaseSettings):
         description="Appended to marketing SMS that do not already carry it.",
     )
 
+    public_base_url: str = Field(
+        default="",
+        description="Where the web app is reachable from outside, e.g. https://crm.example.com;"
+        " unsubscribe links start with it and Twilio signs callbacks against it."
+        " Empty: webhooks use the request URL, links use http://127.0.0.1:8000.",
+    )
+    secret_key: str = Field(
+        default="",
+        repr=False,
+        description="Signs unsubscribe links; every web and worker process needs the same"
+        " one. Empty: a random key per process, so links die with the process.",
+    )
+    webhook_token: str = Field(
+        default="",
+        repr=False,
+        description="Shared secret in the ?token= of the Aliyun and Tencent SMS callbacks,"
+        " which carry no signature. Empty: those webhooks answer 503.",
+    )
+    twilio_auth_token: str = Field(
+        default="", repr=False, description="Verifies X-Twilio-Signature on Twilio callbacks."
+    )
+    wechat_token: str = Field(
+        default="",
+        repr=False,
+        description="The Token set in the WeChat official-account server configuration.",
+    )
+
     @field_validator("caps", mode="before")
     @classmethod
     def _parse_caps(cls, value: Any) -> Any:

@@ -28,6 +28,7 @@ from engine.models import (
 )
 from engine.pressure import Cap, cap_reached, next_local_day
 from engine.templating import DEFAULT_OPT_OUT_LINE, TemplateProblem, render, with_opt_out_line
+from engine.unsubscribe import unsubscribe_url
 from journeys.model import SendMessage
 
 __all__ = ["Prepared", "SendPolicy", "prepare_message", "settle_message"]
@@ -168,6 +169,8 @@ def prepare_message(
     if reason is not None or template is None:
         return Prepared(None, reason)
     data = {"template_id": template.provider_template or template.id}
+    if node.channel == "email" and marketing:  # the SMTP adapter makes List-Unsubscribe of it
+        data["unsubscribe_url"] = unsubscribe_url(member_id, node.channel, node.purpose)
     return Prepared(
         OutboundMessage(
             channel=node.channel,
@@ -188,7 +191,9 @@ def settle_message(session: Session, key: str, result: SendResult) -> str | None
     row.updated_at = utcnow()
     reason = None
     if result.accepted:
-        row.status, row.provider_message_id = "accepted", result.provider_message_id
+        row.provider_message_id = result.provider_message_id
+        if row.status == "sending":  # a receipt may have settled it first (Aliyun OutId)
+            row.status = "accepted"
     elif result.error is not None and not result.error.kind.retryable:
         row.status, row.error_kind, row.error = "failed", result.error.kind, result.error.message
         reason = learn_from_failure(session, row.member_id, row.channel, row.purpose, result.error)

@@ -1,8 +1,10 @@
 """The REST API: ``create_app`` builds it from settings, so tests and ``journey web``
 run the same app against different stores and Temporal servers.
 
-Everything under ``/api`` needs an ``X-API-Key``; the OpenAPI docs at ``/docs`` show
-the endpoints and let a key be entered with "Authorize".
+Everything under ``/api`` needs an ``X-API-Key``; ``/webhooks`` (called by providers)
+checks the provider's signature or a token instead, and ``/unsubscribe`` the signed
+token in its link. The OpenAPI docs at ``/docs`` show the endpoints and let a key be
+entered with "Authorize".
 """
 
 from __future__ import annotations
@@ -14,9 +16,20 @@ from temporalio.service import RPCError
 
 from engine.config import Settings, get_settings
 from engine.db import get_engine, init_db
+from engine.unsubscribe import links_for
 from web.deps import Services, require_api_key
 from web.problems import JourneyProblems, problems_handler
-from web.routes import catalog, events, journeys, lifecycle, members, stats
+from web.routes import (
+    catalog,
+    channels,
+    events,
+    journeys,
+    lifecycle,
+    members,
+    stats,
+    unsubscribe,
+    webhooks,
+)
 
 __all__ = ["create_app"]
 
@@ -32,13 +45,16 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         version="0.1.0",
     )
     app.state.services = Services(settings, engine, client)
+    app.state.unsubscribe_links = links_for(settings)  # warns now if JOURNEY_SECRET_KEY is unset
     app.add_exception_handler(JourneyProblems, problems_handler)
     app.add_exception_handler(RPCError, _temporal_failed)
 
     api = APIRouter(prefix="/api", dependencies=[Depends(require_api_key)])
-    for module in (journeys, lifecycle, members, events, catalog, stats):
+    for module in (journeys, lifecycle, members, events, catalog, stats, channels):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(webhooks.router)
+    app.include_router(unsubscribe.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -121,6 +121,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     var.mkdir(exist_ok=True)
     env = dict(os.environ)
     env.setdefault("JOURNEY_API_KEYS", secrets.token_urlsafe(18))
+    # One key for the worker (which signs unsubscribe links) and the web app (which checks them).
+    env.setdefault("JOURNEY_SECRET_KEY", secrets.token_urlsafe(32))
     env.setdefault("JOURNEY_FAKE_OUTBOX", str(var / "outbox.db"))
     if args.time_scale:
         env["JOURNEY_TIME_SCALE"] = str(args.time_scale)

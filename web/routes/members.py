@@ -15,7 +15,7 @@ from engine.models import Coupon, Member, MemberTag, MessageLog
 from engine.seed import upsert_member
 from web.deps import SessionDep
 
-__all__ = ["router"]
+__all__ = ["find_member", "router"]
 
 router = APIRouter(tags=["members"])
 
@@ -81,7 +81,7 @@ def upsert(session: SessionDep, external_id: ExternalId, body: MemberIn) -> Memb
 
 @router.get("/members/{external_id}")
 def get_member(session: SessionDep, external_id: ExternalId) -> MemberOut:
-    return _member_out(session, _member(session, external_id))
+    return _member_out(session, find_member(session, external_id))
 
 
 @router.get("/members/{external_id}/messages")
@@ -91,7 +91,7 @@ def member_messages(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[MessageOut]:
     """Newest first: what the member was sent, and how each send ended."""
-    member = _member(session, external_id)
+    member = find_member(session, external_id)
     rows = session.exec(
         select(MessageLog)
         .where(MessageLog.member_id == member.id)
@@ -101,7 +101,7 @@ def member_messages(
     return [MessageOut.model_validate(r) for r in rows]
 
 
-def _member(session: Session, external_id: str) -> Member:
+def find_member(session: Session, external_id: str) -> Member:
     member = session.exec(select(Member).where(Member.external_id == external_id)).first()
     if member is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"member {external_id} does not exist")
