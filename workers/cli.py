@@ -62,9 +62,11 @@ async def _route_demo(settings: Settings, members: int) -> int:
 
     engine = get_engine(settings.database_url)
     router = Router(await connect(settings), engine, settings.task_queue, settings.time_scale)
-    pending = demo_events(engine, members)
-    counts = await asyncio.gather(*(router.route(event_id) for event_id in pending))
-    return sum(counts)
+    results = await router.route_many(demo_events(engine, members))
+    for outcome in results.values():
+        if isinstance(outcome, Exception):
+            raise outcome
+    return sum(n for n in results.values() if isinstance(n, int))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -131,6 +133,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     settings = get_settings()
     host, port = settings.temporal_address.rsplit(":", 1)
     children: list[subprocess.Popen[bytes]] = []
+    # A service manager or `timeout` stops us with SIGTERM: clean up as for Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if not args.no_temporal:
         children.append(
             _spawn(

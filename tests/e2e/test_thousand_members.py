@@ -51,7 +51,8 @@ def _key_node(idempotency_key: str) -> str:
 
 
 async def _route_all(router: Router, ids: list[int]) -> None:
-    await asyncio.gather(*(router.route(i) for i in ids))
+    results = await router.route_many(ids)
+    assert all(isinstance(n, int) for n in results.values()), results
 
 
 def _store(engine: Engine, events: list[IncomingEvent]) -> list[int]:

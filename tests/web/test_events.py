@@ -174,3 +174,21 @@ async def test_member_profile_upsert_and_unknown_member(api: httpx.AsyncClient) 
     assert body["attributes"] == {"city": "上海", "tier": "gold"}
     bad = await api.put("/api/members/m-7", json={"timezone": "Mars/Base"})
     assert bad.status_code == 422
+
+
+async def test_a_members_events_in_one_batch_are_routed_in_order(
+    api: httpx.AsyncClient, harness: Harness, welcome: dict[str, Any]
+) -> None:
+    """The order overtaking the registration would leave the run without its goal."""
+    await api.post("/api/journeys", json=welcome)
+    await api.post(f"/api/journeys/{welcome['id']}/publish")
+    batch = [
+        {"event_id": f"{kind}-{i}", "member": f"m-{i}", "name": kind, "profile": _PROFILE}
+        for i in range(1, 11)
+        for kind in ("registered", "order_paid")
+    ]
+    response = await api.post("/api/events", json={"events": batch})
+    assert response.status_code == 202
+    for i in range(1, 11):
+        member_id = _member_id(harness, f"m-{i}")
+        assert await harness.result(welcome["id"], member_id) == "converted"

@@ -8,7 +8,6 @@ routed again when the sender re-sends it with the same ``event_id``.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal, NamedTuple
 
 from fastapi import APIRouter, Body, HTTPException, status
@@ -151,16 +150,9 @@ def _malformed(message: str, errors: list[dict[str, Any]]) -> HTTPException:
 
 
 async def _route_all(router: Router, row_ids: list[int]) -> dict[int, int]:
-    """Bounded, so a batch of a thousand neither waits in line nor floods Temporal. Every
-    event gets its try; if any failed, the sender is told to re-send."""
-    limit = asyncio.Semaphore(_ROUTING_CONCURRENCY)
-
-    async def one(row_id: int) -> int:
-        async with limit:
-            return await router.route(row_id)
-
-    results = await asyncio.gather(*(one(r) for r in row_ids), return_exceptions=True)
-    failures = [r for r in results if isinstance(r, Exception)]
+    """Every event gets its try; if any failed, the sender is told to re-send."""
+    results = await router.route_many(row_ids, _ROUTING_CONCURRENCY)
+    failures = [r for r in results.values() if isinstance(r, Exception)]
     if failures:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -168,4 +160,4 @@ async def _route_all(router: Router, row_ids: list[int]) -> dict[int, int]:
             f" ({failures[0]!r}); re-send the same request: stored events are not stored"
             " twice, and those not routed yet are routed then",
         )
-    return {r: n for r, n in zip(row_ids, results, strict=True) if isinstance(n, int)}
+    return {r: n for r, n in results.items() if isinstance(n, int)}
