@@ -13,6 +13,7 @@ Failures are scripted by recipient: ``fail_next`` fails one send to a recipient,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import uuid
@@ -182,8 +183,9 @@ class FakeChannel:
     async def send(self, message: OutboundMessage) -> SendResult:
         kind = self._failure(message.to)
         if kind is None:
-            return SendResult.ok(self.outbox.accept(self.name, message))
-        self.outbox.refuse(self.name)
+            # SQLite blocks; off the event loop it stalls no other workflow or activity.
+            return SendResult.ok(await asyncio.to_thread(self.outbox.accept, self.name, message))
+        await asyncio.to_thread(self.outbox.refuse, self.name)
         return SendResult.failed(
             kind,
             f"fake {self.name} failure for {message.to}",

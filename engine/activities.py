@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -35,6 +36,18 @@ _node_adapter: TypeAdapter[Node] = TypeAdapter(Node)
 
 def _skip_entry(inp: ActionInput, reason: str) -> LogEntry:
     return LogEntry(inp.node["id"], "skipped", inp.visit, reason, inp.at)
+
+
+def _write_done(
+    session: Session, inp: ActionInput, reason: str | None, entries: list[LogEntry]
+) -> None:
+    """The action is over (done or skipped): log it, and move the member on to the wait
+    or exit that follows when the workflow sent it along (saving that node's own write)."""
+    done = [*entries, _skip_entry(inp, reason)] if reason else list(entries)
+    if inp.next_entry is not None:
+        done.append(inp.next_entry)
+    position = inp.next_entry.node_id if inp.next_entry else inp.node["id"]
+    write_progress(session, inp.run, done, position)
 
 
 class JourneyActivities:
@@ -83,9 +96,8 @@ class JourneyActivities:
         return await asyncio.to_thread(self._store_action, inp, node)  # type: ignore[arg-type]
 
     def _finish(self, inp: ActionInput, reason: str | None, extra: list[LogEntry]) -> ActionResult:
-        entries = [*extra, _skip_entry(inp, reason)] if reason else extra
         with session_scope(self._engine) as session:
-            write_progress(session, inp.run, entries, inp.node["id"])
+            _write_done(session, inp, reason, extra)
         return ActionResult(done=reason is None, skipped_reason=reason)
 
     def _store_action(self, inp: ActionInput, node: StoreAction) -> ActionResult:
@@ -93,8 +105,7 @@ class JourneyActivities:
             reason = apply_store_action(
                 session, node, inp.run.member_id, inp.idempotency_key, inp.run.workflow_id
             )
-            entries = [*inp.entries, _skip_entry(inp, reason)] if reason else inp.entries
-            write_progress(session, inp.run, entries, node.id)
+            _write_done(session, inp, reason, inp.entries)
         return ActionResult(done=reason is None, skipped_reason=reason)
 
     async def _send(self, inp: ActionInput, node: SendMessage) -> ActionResult:
@@ -131,7 +142,10 @@ class JourneyActivities:
 
         def settle() -> str | None:
             with session_scope(self._engine) as session:
-                return settle_message(session, inp.idempotency_key, result)
+                reason = settle_message(session, inp.idempotency_key, result)
+                if result.accepted:
+                    _write_done(session, inp, None, [])
+                return reason
 
         reason = await asyncio.to_thread(settle)
         if result.accepted or result.error is None:
@@ -146,7 +160,11 @@ class JourneyActivities:
         return await asyncio.to_thread(self._finish, inp, reason, [])
 
     async def _webhook(self, inp: ActionInput, node: Webhook) -> ActionResult:
-        await asyncio.to_thread(self._finish, inp, None, inp.entries)
+        def record_arrival() -> None:
+            with session_scope(self._engine) as session:
+                write_progress(session, inp.run, inp.entries, inp.node["id"])
+
+        await asyncio.to_thread(record_arrival)
         payload = {
             "journey_id": inp.run.journey_id,
             "version": inp.run.version,
@@ -163,6 +181,5 @@ class JourneyActivities:
             raise ApplicationError(
                 f"webhook {node.url} answered {response.status_code}", type="Webhook.transient"
             )
-        if response.status_code >= 400:
-            return await asyncio.to_thread(self._finish, inp, "webhook_rejected", [])
-        return ActionResult(done=True)
+        rejected = "webhook_rejected" if response.status_code >= 400 else None
+        return await asyncio.to_thread(self._finish, inp, rejected, [])

@@ -100,6 +100,9 @@ class ActionInput:
     """When the journey acts (workflow time, ISO 8601): the member's day for caps."""
     on_cap: str = "skip"
     """The journey's ``on_cap`` setting: skip a capped send, or defer it."""
+    next_entry: LogEntry | None = None
+    """The wait or exit the member moves on to, written (and made the run's position)
+    only once the action is done: a deferred action has not moved the member."""
 
 
 @dataclass

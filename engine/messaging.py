@@ -62,7 +62,10 @@ def _context(session: Session, member: Member, workflow_id: str, journey_id: str
     """The variables of ``engine.templating.sample_context``, for a real member."""
     coupon = session.exec(
         select(Coupon)
-        .where(col(Coupon.idempotency_key).startswith(workflow_id + ":"))
+        .where(
+            Coupon.member_id == member.id,  # indexed; the key prefix narrows to this run
+            col(Coupon.idempotency_key).startswith(workflow_id + ":"),
+        )
         .order_by(col(Coupon.issued_at).desc(), col(Coupon.id).desc())
     ).first()
     coupon_vars: dict[str, Any] = {}

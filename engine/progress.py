@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from engine.contracts import LogEntry, RunInfo
 from engine.models import JourneyRun, NodeEvent, utcnow
@@ -60,7 +61,6 @@ def write_progress(
     current_node: str | None,
     status: str | None = None,
 ) -> None:
-    register_run(session, run, _parse(entries[0].at) if entries else utcnow())
     _insert_ignoring_duplicates(
         session,
         NodeEvent,
@@ -79,11 +79,24 @@ def write_progress(
             for e in entries
         ],
     )
-    row = session.get(JourneyRun, run.workflow_id)
-    assert row is not None
-    if current_node is not None and row.status == "active":
-        row.current_node = current_node
-    if status is not None and row.status == "active":
-        row.status = status
-        row.ended_at = utcnow()
-    session.add(row)
+    changes: dict[str, object] = {}
+    if current_node is not None:
+        changes["current_node"] = current_node
+    if status is not None:
+        changes.update(status=status, ended_at=utcnow())
+    if changes and _update_active_run(session, run.workflow_id, changes) == 0:
+        if session.get(JourneyRun, run.workflow_id) is None:
+            # The router registers runs as it starts them; this covers one that died
+            # between starting the workflow and registering it.
+            register_run(session, run, _parse(entries[0].at) if entries else utcnow())
+            _update_active_run(session, run.workflow_id, changes)
+
+
+def _update_active_run(session: Session, workflow_id: str, changes: dict[str, object]) -> int:
+    """One statement, and only while the run is active: an ended run stays as it ended."""
+    result = session.execute(
+        update(JourneyRun)
+        .where(col(JourneyRun.workflow_id) == workflow_id, col(JourneyRun.status) == "active")
+        .values(**changes)
+    )
+    return int(getattr(result, "rowcount", 0))

@@ -80,6 +80,7 @@ class MemberJourneyWorkflow:
         self._converted = state.converted
         self._paused = state.paused
         self._stopped = False
+        self._arrived: str | None = None
         self._pending: list[LogEntry] = []
 
     # ------------------------------------------------------------ signals, query
@@ -140,6 +141,9 @@ class MemberJourneyWorkflow:
             visit = self._enter(node.id)
             port = await self._execute(node, visit)
             if port is None or self._must_leave():
+                if self._arrived is not None:  # the action already moved them on
+                    self._node_id = self._arrived
+                    visit = self._enter(self._arrived)
                 break
             next_id = self._plan.next(node.id, port)
             if next_id is None:
@@ -237,7 +241,14 @@ class MemberJourneyWorkflow:
             entries=self._take_pending(),
             at=at.isoformat(),
             on_cap=self._plan.journey.settings.on_cap,
+            next_entry=self._arrival_after(node, at),
         )
+        result = await self._run_action(node, action)
+        if result.defer_until is None and action.next_entry is not None:
+            self._arrived = action.next_entry.node_id
+        return result
+
+    async def _run_action(self, node: Node, action: ActionInput) -> ActionResult:
         if node.kind in STORE_ACTION_KINDS:
             # Our own store only, idempotent on the key: safe to run locally, which
             # saves the server round trip a regular activity costs.
@@ -339,8 +350,24 @@ class MemberJourneyWorkflow:
     def _enter(self, node_id: str) -> int:
         visit = self._visits.get(node_id, 0) + 1
         self._visits[node_id] = visit
-        self._log(node_id, "entered", visit)
+        if self._arrived == node_id:
+            self._arrived = None  # written by the action that led here
+        else:
+            self._log(node_id, "entered", visit)
         return visit
+
+    def _arrival_after(self, node: Node, at: datetime) -> LogEntry | None:
+        """When an action leads straight to a wait or an exit, the action's transaction
+        records the member arriving there, so the member starts waiting without a
+        separate write (the local activity that would hold the workflow task)."""
+        next_id = self._plan.next(node.id, "next")
+        if next_id is None or next_id == node.id:
+            return None
+        kind = self._plan.nodes[next_id].kind
+        if kind not in BLOCKING_KINDS and kind != "exit":
+            return None
+        visit = self._visits.get(next_id, 0) + 1
+        return LogEntry(next_id, "entered", visit, None, at.isoformat())
 
     def _log(self, node_id: str, kind: str, visit: int, reason: str | None = None) -> None:
         self._pending.append(LogEntry(node_id, kind, visit, reason, workflow.now().isoformat()))
