@@ -66,10 +66,19 @@ def is_opted_out(session: Session, member_id: int, channel: str, purpose: str) -
     """Transactional sends honour only a transactional opt-out (e.g. a hard bounce,
     recorded for both purposes); marketing honours either."""
     purposes = PURPOSES if purpose == "marketing" else ("transactional",)
-    return any(
-        (row := _latest(session, member_id, channel, p)) is not None and row.opted_out
-        for p in purposes
-    )
+    rows = session.exec(
+        select(Consent.purpose, Consent.opted_out)
+        .where(
+            Consent.member_id == member_id,
+            Consent.channel == channel,
+            col(Consent.purpose).in_(purposes),
+        )
+        .order_by(col(Consent.at).desc(), col(Consent.id).desc())
+    ).all()
+    latest: dict[str, bool] = {}
+    for row_purpose, opted_out in rows:  # one query; newest first, so first seen wins
+        latest.setdefault(row_purpose, opted_out)
+    return any(latest.values())
 
 
 def halted_reason(session: Session, channel: str) -> str | None:

@@ -8,6 +8,7 @@ which providers that accept one deduplicate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,20 +79,42 @@ def _context(session: Session, member: Member, workflow_id: str, journey_id: str
             "threshold": template.threshold if template else None,
             "expires_at": coupon.expires_at.strftime("%Y-%m-%d"),
         }
-    assert member.id is not None
-    journey = session.get(JourneyRecord, journey_id)
+    member_id = member.id
+    assert member_id is not None
+
+    def journey_name() -> str:
+        journey = session.get(JourneyRecord, journey_id)
+        return journey.name if journey else journey_id
+
     return {
-        "member": {
-            "external_id": member.external_id,
-            "first_name": member.first_name or "",
-            "phone": member.phone,
-            "email": member.email,
-            "attributes": member.attributes,
-            "points": points_balance(session, member.id),
-        },
+        "member": _OnDemand(
+            {
+                "external_id": member.external_id,
+                "first_name": member.first_name or "",
+                "phone": member.phone,
+                "email": member.email,
+                "attributes": member.attributes,
+            },
+            points=lambda: points_balance(session, member_id),
+        ),
         "coupon": coupon_vars,
-        "journey": {"id": journey_id, "name": journey.name if journey else journey_id},
+        "journey": _OnDemand({"id": journey_id}, name=journey_name),
     }
+
+
+class _OnDemand(dict[str, Any]):
+    """Template variables that cost a query, computed only when a template reads them:
+    most messages never mention points or the journey's name."""
+
+    def __init__(self, values: dict[str, Any], **loaders: Callable[[], Any]) -> None:
+        super().__init__(values)
+        self._loaders = loaders
+
+    def __missing__(self, key: str) -> Any:
+        if key not in self._loaders:
+            raise KeyError(key)
+        value = self[key] = self._loaders[key]()
+        return value
 
 
 def _blocked(

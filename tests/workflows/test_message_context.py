@@ -1,0 +1,31 @@
+"""What a message template can say about the member, the coupon and the journey."""
+
+from __future__ import annotations
+
+from engine.db import session_scope
+from engine.models import MessageTemplate, PointsEntry
+from tests.support import Harness
+from tests.workflows.helpers import exit_, journey, send, trigger
+
+
+async def test_template_reads_points_coupon_and_journey_name(harness: Harness) -> None:
+    with session_scope(harness.engine) as session:
+        session.add(
+            MessageTemplate(
+                id="points_sms",
+                channel="sms",
+                body="{{ member.first_name }}: {{ member.points }} 积分 · {{ journey.name }}",
+            )
+        )
+    member_id = harness.member("m-0001", first_name="小明")
+    with session_scope(harness.engine) as session:
+        session.add(PointsEntry(idempotency_key="grant-1", member_id=member_id, delta=120))
+        session.add(PointsEntry(idempotency_key="grant-2", member_id=member_id, delta=-20))
+    data = journey("points_note", [trigger(), send("s", "points_sms"), exit_()])
+    data["name"] = "Points note 积分提醒"
+    harness.publish(data)
+    await harness.event("m-0001", "registered")
+
+    assert await harness.result("points_note", member_id) == "completed"
+    (message,) = harness.delivered()
+    assert message["body"].startswith("小明: 100 积分 · Points note 积分提醒")
