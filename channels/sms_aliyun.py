@@ -1,7 +1,7 @@
 """Aliyun (Alibaba Cloud) SMS: Dysmsapi ``SendSms`` over the RPC-style signed API.
 
 Chinese SMS carriers only accept pre-approved templates, so the message body is not sent:
-``data["template_code"]`` picks the approved template and every other ``data`` entry fills
+``data["template_id"]`` picks the approved template and every other ``data`` entry fills
 one of its ``${name}`` variables. ``OutId`` carries our idempotency key, which Aliyun
 echoes in delivery reports (``out_id``) so a receipt finds its send.
 """
@@ -26,7 +26,7 @@ from channels.provider import CodeTable, ProviderClient, json_object, status_fai
 __all__ = ["AliyunSmsChannel", "AliyunSmsConfig", "percent_encode", "rpc_signature"]
 
 API_VERSION = "2017-05-25"
-TEMPLATE_KEY = "template_code"
+TEMPLATE_KEY = "template_id"
 
 ERRORS = CodeTable(
     exact={

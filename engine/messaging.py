@@ -28,7 +28,13 @@ from engine.models import (
     utcnow,
 )
 from engine.pressure import Cap, cap_reached, next_local_day
-from engine.templating import DEFAULT_OPT_OUT_LINE, TemplateProblem, render, with_opt_out_line
+from engine.templating import (
+    DEFAULT_OPT_OUT_LINE,
+    TemplateProblem,
+    render,
+    render_params,
+    with_opt_out_line,
+)
 from engine.unsubscribe import unsubscribe_url
 from journeys.model import SendMessage
 
@@ -169,11 +175,13 @@ def prepare_message(
         updated_at=at,
     )
     reason = _blocked(session, node, member_id, template, recipient)
+    params: dict[str, str] = {}
     if reason is None and template is not None:
         try:
             context = _context(session, member, workflow_id, journey_id)
             row.body = render(template.body, context)
             row.subject = render(template.subject, context) if template.subject else None
+            params = render_params(template.params, context)
         except TemplateProblem as exc:
             reason, row.error = "bad_template", str(exc)
     marketing = node.purpose == "marketing"
@@ -194,7 +202,7 @@ def prepare_message(
     session.add(row)
     if reason is not None or template is None:
         return Prepared(None, reason)
-    data = {"template_id": template.provider_template or template.id}
+    data = {"template_id": template.provider_template or template.id, **params}
     if node.channel == "email" and marketing:  # the SMTP adapter makes List-Unsubscribe of it
         data["unsubscribe_url"] = unsubscribe_url(member_id, node.channel, node.purpose)
     return Prepared(

@@ -97,6 +97,12 @@ class MessageTemplate(SQLModel, table=True):
     provider_template: str | None = Field(
         default=None, description="Provider-side template id (SMS template code, WeChat id)."
     )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False),
+        description="Provider template parameters: name -> Jinja2 text, e.g. WeChat"
+        " 'kw.thing1', Aliyun 'name', Tencent '1', '2' (positional).",
+    )
 
 
 class CouponTemplate(SQLModel, table=True):

@@ -79,7 +79,7 @@ def _template_issues(session: Session, journey: Journey) -> list[tuple[str, Temp
             continue
         line = opt_out_line if node.purpose == "marketing" else ""
         for issue in check_template(
-            node.channel, template.subject, template.body, opt_out_line=line
+            node.channel, template.subject, template.body, opt_out_line=line, params=template.params
         ):
             found.append((node.id, issue))
     return found

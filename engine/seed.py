@@ -22,6 +22,7 @@ def load_catalog_rows(session: Session, catalog: dict[str, Any]) -> None:
         )
         row.channel, row.body, row.subject = t["channel"], t["body"], t.get("subject")
         row.provider_template = t.get("provider_template")
+        row.params = t.get("params", {})
         session.add(row)
     for c in catalog.get("coupon_templates", []):
         coupon = session.get(CouponTemplate, c["id"]) or CouponTemplate(

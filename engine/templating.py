@@ -21,6 +21,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 __all__ = [
+    "render_params",
     "DEFAULT_OPT_OUT_LINE",
     "TemplateIssue",
     "TemplateProblem",
@@ -37,6 +38,8 @@ DEFAULT_OPT_OUT_LINE = "回T退订"
 """Chinese carriers require marketing SMS to say how to unsubscribe."""
 
 WECHAT_BODY_LIMIT = 200
+WECHAT_KEYWORD_LIMIT = 20
+"""WeChat cuts template keyword values (``thing`` fields) at 20 characters."""
 """WeChat truncates long template message content; keep it readable in the chat."""
 
 # GSM 03.38: the basic set costs one septet, the extension set two (escape + char).
@@ -56,6 +59,12 @@ def render(source: str, context: Mapping[str, Any]) -> str:
         return _env.from_string(source).render(**context)
     except TemplateError as exc:
         raise TemplateProblem(str(exc)) from exc
+
+
+def render_params(params: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, str]:
+    """Provider template parameters (WeChat keywords, Aliyun / Tencent variables), each
+    a small template of its own."""
+    return {name: render(source, context) for name, source in params.items()}
 
 
 def with_opt_out_line(body: str, line: str) -> str:
@@ -100,7 +109,12 @@ def _render_issue(source: str, context: Mapping[str, Any]) -> tuple[str, Templat
 
 
 def check_template(
-    channel: str, subject: str | None, body: str, *, opt_out_line: str = ""
+    channel: str,
+    subject: str | None,
+    body: str,
+    *,
+    opt_out_line: str = "",
+    params: Mapping[str, str] | None = None,
 ) -> list[TemplateIssue]:
     """Renders the template against :func:`sample_context` to find, before publishing,
     what would otherwise fail or misbehave for a waiting member. ``opt_out_line`` is
@@ -111,6 +125,7 @@ def check_template(
         _, issue = _render_issue(subject, context)
         if issue is not None:
             issues.append(TemplateIssue(issue.severity, issue.code, "subject: " + issue.message))
+    issues.extend(_param_issues(channel, params or {}, context))
     text, issue = _render_issue(body, context)
     if issue is not None:
         return [*issues, issue]
@@ -135,6 +150,26 @@ def check_template(
                 f" {WECHAT_BODY_LIMIT} at most",
             )
         )
+    return issues
+
+
+def _param_issues(
+    channel: str, params: Mapping[str, str], context: Mapping[str, Any]
+) -> list[TemplateIssue]:
+    issues = []
+    for name, source in params.items():
+        value, issue = _render_issue(source, context)
+        if issue is not None:
+            issues.append(TemplateIssue(issue.severity, issue.code, f"{name}: {issue.message}"))
+        elif channel == "wechat" and name.startswith("kw.") and len(value) > WECHAT_KEYWORD_LIMIT:
+            issues.append(
+                TemplateIssue(
+                    "warning",
+                    "wechat_keyword_too_long",
+                    f"{name}: {len(value)} characters with sample values; WeChat cuts"
+                    f" keyword values at {WECHAT_KEYWORD_LIMIT}",
+                )
+            )
     return issues
 
 

@@ -14,7 +14,7 @@ from tests.channels.conftest import MessageFactory
 async def test_records_and_deduplicates_in_memory(message: MessageFactory) -> None:
     sms = FakeChannel("sms")
     assert isinstance(sms, Channel)
-    msg = message(data={"template_code": "T1"})
+    msg = message(data={"template_id": "T1"})
     first, again = await sms.send(msg), await sms.send(msg)
     other = await sms.send(message())
 
@@ -22,7 +22,7 @@ async def test_records_and_deduplicates_in_memory(message: MessageFactory) -> No
     assert other.provider_message_id != first.provider_message_id
     assert sms.calls == 3
     assert [(m["recipient"], m["data"]) for m in sms.delivered] == [
-        (msg.to, {"template_code": "T1"}),
+        (msg.to, {"template_id": "T1"}),
         ("+8613800000000", {}),
     ]
     await sms.aclose()

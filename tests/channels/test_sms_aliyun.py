@@ -10,7 +10,7 @@ from tests.channels.conftest import MessageFactory
 from tests.channels.fakes.aliyun import FakeAliyun
 from tests.channels.http_server import closed_port_url
 
-TEMPLATE = {"template_code": "SMS_154950909", "code": "WELCOME10", "name": "李雷"}
+TEMPLATE = {"template_id": "SMS_154950909", "code": "WELCOME10", "name": "李雷"}
 
 
 def channel(url: str, secret: str = "aliyun-secret", key_id: str = "LTAI-test") -> AliyunSmsChannel:

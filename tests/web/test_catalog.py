@@ -17,6 +17,7 @@ async def test_a_template_that_renders_is_saved_and_listed(api: httpx.AsyncClien
     assert saved.json() == {
         "id": "hello_email",
         "provider_template": None,
+        "params": {},
         "warnings": [],
         **template,
     }
@@ -84,3 +85,25 @@ async def test_tags(api: httpx.AsyncClient) -> None:
     assert (await api.put("/api/tags/vip", json={"kind": "mood"})).status_code == 422
     names = [t["name"] for t in (await api.get("/api/tags")).json()]
     assert "vip" in names and names == sorted(names)
+
+
+async def test_wechat_keywords_are_checked_like_the_body(api: httpx.AsyncClient) -> None:
+    template = {
+        "channel": "wechat",
+        "body": "{{ member.first_name }}，您的优惠券即将到期",
+        "provider_template": "TPL-EXPIRY",
+        "params": {
+            "kw.thing1": "{{ coupon.name }}",
+            "kw.thing2": "{{ member.first_name }}的专属新人礼包，满一百元即可使用，限时三天有效",
+        },
+    }
+    saved = await api.put("/api/templates/expiry_wechat", json=template)
+    assert saved.status_code == 200
+    assert saved.json()["params"] == template["params"]
+    assert [w["code"] for w in saved.json()["warnings"]] == ["wechat_keyword_too_long"]
+    assert "kw.thing2" in saved.json()["warnings"][0]["message"]
+
+    broken = {**template, "params": {"kw.thing1": "{{ coupon.nmae }}"}}
+    refused = await api.put("/api/templates/expiry_wechat", json=broken)
+    assert refused.status_code == 422
+    assert "kw.thing1" in refused.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from engine.db import session_scope
 from engine.models import MessageTemplate, PointsEntry
 from tests.support import Harness
@@ -29,3 +31,38 @@ async def test_template_reads_points_coupon_and_journey_name(harness: Harness) -
     assert await harness.result("points_note", member_id) == "completed"
     (message,) = harness.delivered()
     assert message["body"].startswith("小明: 100 积分 · Points note 积分提醒")
+
+
+async def test_provider_parameters_reach_the_channel(harness: Harness) -> None:
+    """WeChat keywords (and SMS template variables) are rendered per member and handed
+    to the adapter with the provider's template id."""
+    with session_scope(harness.engine) as session:
+        session.add(
+            MessageTemplate(
+                id="arrived_wechat",
+                channel="wechat",
+                body="{{ member.first_name }}，券已到账",
+                provider_template="TPL-COUPON-ARRIVED",
+                params={"kw.thing1": "{{ coupon.name }}", "kw.time2": "{{ coupon.expires_at }}"},
+            )
+        )
+    member_id = harness.member("m-0002", first_name="小红")
+    harness.publish(
+        journey(
+            "coupon_note",
+            [
+                trigger(),
+                {"id": "c", "kind": "send_coupon", "coupon": "welcome_no_threshold"},
+                send("s", "arrived_wechat", channel="wechat"),
+                exit_(),
+            ],
+        )
+    )
+    await harness.event("m-0002", "registered")
+
+    assert await harness.result("coupon_note", member_id) == "completed"
+    (message,) = harness.delivered("wechat")
+    data = message["data"] if isinstance(message["data"], dict) else json.loads(message["data"])
+    assert data["template_id"] == "TPL-COUPON-ARRIVED"
+    assert data["kw.thing1"] == "新人10元无门槛券"
+    assert data["kw.time2"].count("-") == 2

@@ -49,6 +49,11 @@ class TemplateIn(_In):
     provider_template: str | None = Field(
         default=None, description="Provider-side template id (SMS template code, WeChat id)."
     )
+    params: dict[str, str] = Field(
+        default_factory=dict,
+        description="Provider template parameters, each a Jinja2 text: WeChat 'kw.thing1',"
+        " Aliyun variable names, Tencent '1', '2', ...",
+    )
 
 
 class IssueOut(BaseModel):
@@ -62,6 +67,7 @@ class TemplateOut(_Out):
     subject: str | None
     body: str
     provider_template: str | None
+    params: dict[str, str] = {}
     warnings: list[IssueOut] = []
     """Only when saving: what sends but costs more or reads badly."""
 
@@ -101,6 +107,7 @@ def put_template(
         body.subject,
         body.body,
         opt_out_line=services.settings.sms_opt_out_line if body.channel == "sms" else "",
+        params=body.params,
     )
     errors = [i for i in issues if i.severity == "error"]
     if errors:
