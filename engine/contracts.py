@@ -109,6 +109,5 @@ class ActionInput:
 class ActionResult:
     done: bool
     skipped_reason: str | None = None
-    detail: str | None = None
     defer_until: str | None = None
     """Set instead of a skip when the action should be tried again then (ISO 8601)."""

@@ -18,6 +18,7 @@ from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from engine.models import MessageLog
+from engine.steps import next_local_time
 
 __all__ = [
     "COUNTED_STATUSES",
@@ -94,9 +95,7 @@ def period_start(at: datetime, tz: str, period: Period) -> datetime:
 
 def next_local_day(at: datetime, tz: str) -> datetime:
     """The member's next local midnight, in UTC: when a deferred send may try again."""
-    zone = ZoneInfo(tz)
-    tomorrow = at.astimezone(zone).date() + timedelta(days=1)
-    return datetime.combine(tomorrow, time(), tzinfo=zone).astimezone(UTC)
+    return next_local_time(at, tz, "00:00", [])
 
 
 def cap_reached(

@@ -91,6 +91,16 @@ def decide_entry(
     return Entry(f"{base}:entry:{entry}", entry)
 
 
+def _member_runs(session: Session, journey_id: str, member_id: int) -> list[JourneyRun]:
+    return list(
+        session.exec(
+            select(JourneyRun).where(
+                JourneyRun.journey_id == journey_id, JourneyRun.member_id == member_id
+            )
+        )
+    )
+
+
 def _trigger_matches(journey: Journey, event: Event, session: Session, member_id: int) -> bool:
     trigger = journey.triggers()[0]
     if not isinstance(trigger, TriggerEvent) or trigger.event != event.name:
@@ -122,14 +132,7 @@ class Router:
             targets: list[str] = []
             starts: list[RunInput] = []
             for live in live_journeys(session):
-                runs = list(
-                    session.exec(
-                        select(JourneyRun).where(
-                            JourneyRun.journey_id == live.journey.id,
-                            JourneyRun.member_id == event.member_id,
-                        )
-                    )
-                )
+                runs = _member_runs(session, live.journey.id, event.member_id)
                 targets += [r.workflow_id for r in runs if r.status == "active"]
                 if live.status != "live" or not _trigger_matches(
                     live.journey, event, session, event.member_id
@@ -218,13 +221,7 @@ class Router:
                     f"journey {journey_id} starts with {trigger.kind}, not trigger_api:"
                     " members enter it by its trigger, not by enrolment"
                 )
-            runs = list(
-                session.exec(
-                    select(JourneyRun).where(
-                        JourneyRun.journey_id == journey_id, JourneyRun.member_id == member_id
-                    )
-                )
-            )
+            runs = _member_runs(session, journey_id, member_id)
             entry = decide_entry(live.journey, member_id, runs, request_id, utcnow())
         if entry is None:
             return None
