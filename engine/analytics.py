@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, distinct, false, func
 from sqlmodel import Session, col, select
 
-from engine.models import JourneyRun, JourneyVersion, NodeEvent
+from engine.store.models import JourneyRun, JourneyVersion, NodeEvent
 from journeys.model import Journey
 
 __all__ = ["JourneyStats", "NodeStats", "journey_stats"]

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from engine.pressure import Cap, parse_caps, parse_rate_limits
-from engine.templating import DEFAULT_OPT_OUT_LINE
+from engine.delivery.pressure import Cap, parse_caps, parse_rate_limits
+from engine.delivery.templating import DEFAULT_OPT_OUT_LINE
 from journeys.model import QuietHours
 
 __all__ = ["Settings", "get_settings"]

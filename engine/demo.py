@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from engine.db import session_scope
-from engine.ingest import IncomingEvent, MemberIn, store_event
-from engine.models import JourneyRecord
 from engine.publishing import publish, save_draft
-from engine.seed import load_catalog_rows
+from engine.runtime.ingest import IncomingEvent, MemberIn, store_event
+from engine.store.catalog import load_catalog_rows
+from engine.store.db import session_scope
+from engine.store.models import JourneyRecord
 from journeys.playbooks import all_playbooks, load_catalog
 
 __all__ = ["demo_events", "load_demo"]
@@ -63,7 +63,7 @@ def load_demo(engine: Engine) -> list[str]:
 
 def demo_events(engine: Engine, members: int = 40) -> list[int]:
     """Stores the demo members' registrations (and some first orders); returns the ids
-    of events not yet routed, for the caller to hand to the Router."""
+    of events not yet routed, for the caller to hand to the RunDispatcher."""
     pending = []
     with session_scope(engine) as session:
         for i in range(1, members + 1):

@@ -12,7 +12,8 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from engine.config import get_settings
-from engine.models import (
+from engine.delivery.templating import TemplateIssue, check_template
+from engine.store.models import (
     CouponTemplate,
     JourneyRecord,
     JourneyVersion,
@@ -20,7 +21,6 @@ from engine.models import (
     Tag,
     utcnow,
 )
-from engine.templating import TemplateIssue, check_template
 from journeys.model import Journey, SendMessage
 from journeys.validate import Catalog, Problem, validate
 

@@ -11,8 +11,8 @@ from sqlmodel import select
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from engine.db import session_scope
-from engine.models import JourneyRun
+from engine.store.db import session_scope
+from engine.store.models import JourneyRun
 from tests.support import TEST_SERVER, Harness, running_harness
 
 

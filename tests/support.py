@@ -21,12 +21,13 @@ from temporalio.testing import WorkflowEnvironment
 from channels.base import Channel
 from channels.fake import FakeChannel
 from engine.config import Settings
-from engine.db import get_engine, init_db, session_scope
-from engine.ingest import IncomingEvent, store_event
-from engine.models import JourneyRun, NodeEvent
 from engine.publishing import publish, save_draft
-from engine.runs import Router
-from engine.seed import load_catalog_rows, upsert_member
+from engine.runtime.ingest import IncomingEvent, store_event
+from engine.runtime.routing import RunDispatcher
+from engine.store.catalog import load_catalog_rows
+from engine.store.db import get_engine, init_db, session_scope
+from engine.store.members import upsert_member
+from engine.store.models import JourneyRun, NodeEvent
 from journeys.model import Journey
 from journeys.playbooks import load_catalog
 from workers.worker import build_worker
@@ -60,8 +61,10 @@ class Harness:
         return self.env.client
 
     @property
-    def router(self) -> Router:
-        return Router(self.client, self.engine, self.settings.task_queue, self.settings.time_scale)
+    def router(self) -> RunDispatcher:
+        return RunDispatcher(
+            self.client, self.engine, self.settings.task_queue, self.settings.time_scale
+        )
 
     def seed_catalog(self) -> None:
         with session_scope(self.engine) as session:

@@ -15,21 +15,21 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from engine.config import Settings, get_settings
-from engine.db import get_engine, init_db
-from engine.unsubscribe import links_for
-from web.deps import Services, require_api_key
-from web.problems import JourneyProblems, problems_handler
-from web.routes import (
+from engine.delivery.unsubscribe import links_for
+from engine.store.db import get_engine, init_db
+from web.api import (
     catalog,
     channels,
     events,
     journeys,
-    lifecycle,
     members,
+    publishing,
     stats,
     unsubscribe,
     webhooks,
 )
+from web.deps import Services, require_api_key
+from web.problems import JourneyProblems, problems_handler
 
 __all__ = ["create_app"]
 
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.add_exception_handler(RPCError, _temporal_failed)
 
     api = APIRouter(prefix="/api", dependencies=[Depends(require_api_key)])
-    for module in (journeys, lifecycle, members, events, catalog, stats, channels):
+    for module in (journeys, publishing, members, events, catalog, stats, channels):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(webhooks.router)

@@ -19,11 +19,11 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from engine.config import Settings
-from engine.runs import Router
+from engine.runtime.routing import RunDispatcher
 from workers.worker import connect
 
 __all__ = [
-    "RouterDep",
+    "DispatcherDep",
     "Services",
     "ServicesDep",
     "SessionDep",
@@ -33,20 +33,20 @@ __all__ = [
 
 
 class Services:
-    """Held by the app for its lifetime; one Router so its fan-out limit is shared."""
+    """Held by the app for its lifetime; one RunDispatcher so its fan-out limit is shared."""
 
     def __init__(self, settings: Settings, engine: Engine, client: Client | None) -> None:
         self.settings = settings
         self.engine = engine
         self._client = client
-        self._router: Router | None = None
+        self._router: RunDispatcher | None = None
         self._lock = asyncio.Lock()
 
-    async def router(self) -> Router:
+    async def router(self) -> RunDispatcher:
         async with self._lock:
             if self._router is None:
                 client = self._client or await connect(self.settings)
-                self._router = Router(
+                self._router = RunDispatcher(
                     client, self.engine, self.settings.task_queue, self.settings.time_scale
                 )
             return self._router
@@ -62,7 +62,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 def _session(services: ServicesDep) -> Iterator[Session]:
     """Routes commit explicitly (some must commit before signalling workflows); whatever
     is not committed when the request ends is rolled back, so nothing is half-stored.
-    Not ``engine.db.session_scope``: its SQLite writer lock belongs to one thread, and a
+    Not ``engine.store.db.session_scope``: its SQLite writer lock belongs to one thread, and a
     request's session passes between the thread pool and the event loop."""
     with Session(services.engine, expire_on_commit=False) as session:
         yield session
@@ -71,7 +71,7 @@ def _session(services: ServicesDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(_session)]
 
 
-async def _router(services: ServicesDep) -> Router:
+async def _router(services: ServicesDep) -> RunDispatcher:
     try:
         return await services.router()
     except RuntimeError as exc:  # temporalio reports a failed connect as RuntimeError
@@ -81,7 +81,7 @@ async def _router(services: ServicesDep) -> Router:
         ) from exc
 
 
-RouterDep = Annotated[Router, Depends(_router)]
+DispatcherDep = Annotated[RunDispatcher, Depends(_router)]
 
 _api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="One of JOURNEY_API_KEYS."

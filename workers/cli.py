@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from engine.config import Settings, get_settings
-from engine.db import get_engine, init_db
 from engine.demo import demo_events, load_demo
+from engine.store.db import get_engine, init_db
 from journeys.validate import validate_json
 
 __all__ = ["main"]
@@ -57,11 +57,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 async def _route_demo(settings: Settings, members: int) -> int:
-    from engine.runs import Router
+    from engine.runtime.routing import RunDispatcher
     from workers.worker import connect
 
     engine = get_engine(settings.database_url)
-    router = Router(await connect(settings), engine, settings.task_queue, settings.time_scale)
+    router = RunDispatcher(
+        await connect(settings), engine, settings.task_queue, settings.time_scale
+    )
     results = await router.route_many(demo_events(engine, members))
     for outcome in results.values():
         if isinstance(outcome, Exception):

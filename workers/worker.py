@@ -1,7 +1,7 @@
 """The Temporal worker process: runs member workflows and their activities.
 
 One worker polls the journey task queue (workflows and every activity); one more per
-channel polls that channel's send queue (``engine.workflow.send_task_queue``) with the
+channel polls that channel's send queue (``engine.runtime.workflow.send_task_queue``) with the
 provider account's rate limit, which the Temporal server enforces across all workers.
 """
 
@@ -16,12 +16,12 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from channels.base import Channel
-from engine.activities import JourneyActivities
 from engine.config import Settings
-from engine.consent import ADDRESS_FIELDS
-from engine.db import get_engine, init_db
-from engine.messaging import SendPolicy
-from engine.workflow import MemberJourneyWorkflow, send_task_queue
+from engine.delivery.consent import ADDRESS_FIELDS
+from engine.delivery.messaging import SendPolicy
+from engine.runtime.activities import JourneyActivities
+from engine.runtime.workflow import MemberJourneyWorkflow, send_task_queue
+from engine.store.db import get_engine, init_db
 
 __all__ = ["WorkerGroup", "build_worker", "connect"]
 

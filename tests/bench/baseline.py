@@ -25,8 +25,15 @@ with workflow.unsafe.imports_passed_through():
     from sqlmodel import Session, col, select
 
     from channels.base import Channel, OutboundMessage
-    from engine.models import Coupon, CouponTemplate, Member, MessageLog, MessageTemplate, utcnow
-    from engine.templating import render
+    from engine.delivery.templating import render
+    from engine.store.models import (
+        Coupon,
+        CouponTemplate,
+        Member,
+        MessageLog,
+        MessageTemplate,
+        utcnow,
+    )
 
 __all__ = [
     "BASELINE_WORKFLOW",

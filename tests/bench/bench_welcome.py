@@ -3,7 +3,7 @@
 One Temporal dev server (the venv's ``temporal`` binary, nothing downloaded) serves the
 whole run. Each phase enters N fresh members into the welcome coupon pack:
 
-* engine: ``registered`` events stored, then routed by ``engine.runs.Router``; the
+* engine: ``registered`` events stored, then routed by ``engine.runtime.routing.RunDispatcher``; the
   worker is ``workers.worker.build_worker`` with the real Settings (pollers, cache);
 * baseline: ``tests.bench.baseline.WelcomeBaselineWorkflow``, the same 4 coupons,
   5 messages and 5 waits as plain activities and timers, same worker settings.
@@ -50,12 +50,12 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from channels.base import Channel
 from engine.config import Settings
-from engine.db import get_engine, init_db, session_scope
-from engine.ingest import IncomingEvent, MemberIn, store_event
-from engine.models import Coupon, CouponTemplate, MessageLog, NodeEvent
 from engine.publishing import publish, save_draft
-from engine.runs import Router
-from engine.seed import load_catalog_rows
+from engine.runtime.ingest import IncomingEvent, MemberIn, store_event
+from engine.runtime.routing import RunDispatcher
+from engine.store.catalog import load_catalog_rows
+from engine.store.db import get_engine, init_db, session_scope
+from engine.store.models import Coupon, CouponTemplate, MessageLog, NodeEvent
 from journeys.playbooks import load_catalog, load_playbook
 from tests.bench.baseline import (
     BASELINE_WORKFLOW,
@@ -69,7 +69,7 @@ from workers.worker import build_worker
 JOURNEY = "welcome_coupon_pack"
 COUPONS, MESSAGES, WAITS = 4, 5, 5
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
-_START_CONCURRENCY = 64  # the Router's own fan-out limit, used for both sides
+_START_CONCURRENCY = 64  # the RunDispatcher's own fan-out limit, used for both sides
 
 
 # ---------------------------------------------------------------- CPU readings
@@ -234,7 +234,7 @@ class Bench:
         task_queue = f"bench-{side}-{self._phase}-{uuid.uuid4().hex[:6]}"
         worker = self.worker(side, task_queue)
         limit = asyncio.Semaphore(_START_CONCURRENCY)
-        router = Router(self.client, self.engine, task_queue, self.settings.time_scale)
+        router = RunDispatcher(self.client, self.engine, task_queue, self.settings.time_scale)
 
         async def enter(member_id: int, event_row: int) -> str:
             async with limit:

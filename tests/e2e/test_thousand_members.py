@@ -19,12 +19,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from channels.fake import FakeOutbox
 from engine.config import Settings
-from engine.db import get_engine, init_db, session_scope
-from engine.ingest import IncomingEvent, MemberIn, store_event
-from engine.models import Coupon, JourneyRun, MessageLog, NodeEvent
 from engine.publishing import publish, save_draft
-from engine.runs import Router
-from engine.seed import load_catalog_rows
+from engine.runtime.ingest import IncomingEvent, MemberIn, store_event
+from engine.runtime.routing import RunDispatcher
+from engine.store.catalog import load_catalog_rows
+from engine.store.db import get_engine, init_db, session_scope
+from engine.store.models import Coupon, JourneyRun, MessageLog, NodeEvent
 from journeys.playbooks import load_catalog, load_playbook
 from tests.support import BIN, database_url
 
@@ -50,7 +50,7 @@ def _key_node(idempotency_key: str) -> str:
     return idempotency_key.rsplit(":", 2)[-2]
 
 
-async def _route_all(router: Router, ids: list[int]) -> None:
+async def _route_all(router: RunDispatcher, ids: list[int]) -> None:
     results = await router.route_many(ids)
     assert all(isinstance(n, int) for n in results.values()), results
 
@@ -89,7 +89,7 @@ async def test_thousand_members_survive_a_killed_worker(
     }
     log = tmp_path / "worker.log"
     worker = _worker(env, log)
-    router = Router(dev_env.client, engine, settings.task_queue, settings.time_scale)
+    router = RunDispatcher(dev_env.client, engine, settings.task_queue, settings.time_scale)
     try:
         registered = _store(
             engine,

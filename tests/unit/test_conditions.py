@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engine.conditions import Facts, choose_branch, holds
+from engine.runtime.conditions import Facts, choose_branch, holds
 from journeys.model import Branch, Predicate
 
 FACTS = Facts(

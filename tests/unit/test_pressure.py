@@ -10,9 +10,7 @@ import pytest
 from sqlmodel import Session
 
 from engine.config import Settings
-from engine.db import get_engine, init_db, session_scope
-from engine.models import Member, MessageLog
-from engine.pressure import (
+from engine.delivery.pressure import (
     Cap,
     cap_reached,
     next_local_day,
@@ -20,6 +18,8 @@ from engine.pressure import (
     parse_rate_limits,
     period_start,
 )
+from engine.store.db import get_engine, init_db, session_scope
+from engine.store.models import Member, MessageLog
 
 # Monday 2025-03-10 16:30 UTC: Tuesday 00:30 in Shanghai, Monday 09:30 in Los Angeles.
 AT = datetime(2025, 3, 10, 16, 30, tzinfo=UTC)

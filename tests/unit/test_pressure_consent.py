@@ -9,15 +9,15 @@ import pytest
 from sqlmodel import Session
 
 from channels.base import ChannelError, ErrorKind
-from engine.consent import (
+from engine.delivery.consent import (
     halted_reason,
     is_opted_out,
     learn_from_failure,
     opt_out_by_address,
     record_consent,
 )
-from engine.db import get_engine, init_db, session_scope
-from engine.models import Member
+from engine.store.db import get_engine, init_db, session_scope
+from engine.store.models import Member
 
 
 @pytest.fixture

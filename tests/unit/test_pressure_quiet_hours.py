@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from engine.steps import quiet_until
+from engine.runtime.steps import quiet_until
 from journeys.model import JourneySettings
 
 SH = "Asia/Shanghai"  # UTC+8, no DST

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from engine.db import get_engine, init_db, session_scope
-from engine.models import MessageTemplate
+from engine.delivery.templating import check_template, sms_segment_length, with_opt_out_line
 from engine.publishing import InvalidJourney, lint_journey, publish, save_draft
-from engine.templating import check_template, sms_segment_length, with_opt_out_line
+from engine.store.db import get_engine, init_db, session_scope
+from engine.store.models import MessageTemplate
 from journeys.model import Journey
 
 

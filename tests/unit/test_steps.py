@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.steps import (
+from engine.runtime.steps import (
     Plan,
     bucket,
     goal_window_open,

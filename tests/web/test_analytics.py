@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from engine.analytics import journey_stats
-from engine.db import get_engine, init_db, session_scope
-from engine.models import JourneyRecord, JourneyRun, JourneyVersion, Member, NodeEvent
+from engine.store.db import get_engine, init_db, session_scope
+from engine.store.models import JourneyRecord, JourneyRun, JourneyVersion, Member, NodeEvent
 from tests.support import database_url
 
 _V1: dict[str, Any] = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from engine.consent import halted_reason, is_opted_out
-from engine.db import session_scope
+from engine.delivery.consent import halted_reason, is_opted_out
+from engine.store.db import session_scope
 from tests.support import Harness
 from tests.web.conftest import API_KEY
 

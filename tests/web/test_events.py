@@ -9,8 +9,8 @@ import httpx
 from sqlmodel import func, select
 from temporalio.testing import WorkflowEnvironment
 
-from engine.db import session_scope
-from engine.models import Event, Member
+from engine.store.db import session_scope
+from engine.store.models import Event, Member
 from tests.support import Harness
 
 _PROFILE = {"phone": "13800000001", "wechat_openid": "openid-1", "first_name": "小明"}

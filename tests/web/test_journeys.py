@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 from sqlmodel import func, select
 
-from engine.db import session_scope
-from engine.models import JourneyVersion
+from engine.store.db import session_scope
+from engine.store.models import JourneyVersion
 from tests.support import Harness
 
 

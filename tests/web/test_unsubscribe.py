@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import select
 
 from engine.config import Settings
-from engine.consent import is_opted_out
-from engine.db import session_scope
-from engine.models import Consent, MessageTemplate
-from engine.unsubscribe import UnsubscribeLinks
+from engine.delivery.consent import is_opted_out
+from engine.delivery.unsubscribe import UnsubscribeLinks
+from engine.store.db import session_scope
+from engine.store.models import Consent, MessageTemplate
 from tests.support import Harness
 from tests.workflows.helpers import exit_, journey, send, trigger
 from web.app import create_app

@@ -15,9 +15,9 @@ from sqlmodel import select
 
 from channels.sms_twilio import twilio_signature
 from engine.config import Settings
-from engine.consent import is_opted_out
-from engine.db import session_scope
-from engine.models import Consent, MessageLog
+from engine.delivery.consent import is_opted_out
+from engine.store.db import session_scope
+from engine.store.models import Consent, MessageLog
 from tests.support import Harness
 from tests.workflows.helpers import exit_, journey, send, trigger
 from web.app import create_app

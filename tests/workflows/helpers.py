@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from engine.db import session_scope
-from engine.models import MessageLog, NodeEvent
+from engine.store.db import session_scope
+from engine.store.models import MessageLog, NodeEvent
 from tests.support import Harness
 
 Edge = tuple[str, str, str]

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from engine.db import session_scope
-from engine.models import MemberTag, PointsEntry
+from engine.store.db import session_scope
+from engine.store.models import MemberTag, PointsEntry
 from tests.support import Harness
 from tests.workflows.helpers import exit_, journey, path_of, trigger
 

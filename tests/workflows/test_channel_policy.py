@@ -9,9 +9,9 @@ from sqlmodel import select
 
 from channels.base import ErrorKind
 from channels.fake import FakeChannel
-from engine.consent import halted_reason, record_consent, resume_channel
-from engine.db import session_scope
-from engine.models import Consent, MessageTemplate
+from engine.delivery.consent import halted_reason, record_consent, resume_channel
+from engine.store.db import session_scope
+from engine.store.models import Consent, MessageTemplate
 from tests.support import Harness
 from tests.workflows.helpers import exit_, journey, messages, send, trigger
 

@@ -6,9 +6,9 @@ import pytest
 from sqlmodel import col, select
 from temporalio.client import WorkflowExecutionStatus
 
-from engine import workflow
-from engine.db import session_scope
-from engine.models import PointsEntry
+from engine.runtime import workflow
+from engine.store.db import session_scope
+from engine.store.models import PointsEntry
 from tests.support import Harness
 from tests.workflows.helpers import exit_, journey, rows, trigger, wait
 

@@ -11,10 +11,10 @@ from temporalio.testing import ActivityEnvironment
 
 from channels.base import ErrorKind
 from channels.fake import FakeChannel
-from engine.activities import JourneyActivities
-from engine.contracts import ActionInput, ActionResult, LogEntry, RunInfo
-from engine.db import session_scope
-from engine.models import Coupon, CouponTemplate, PointsEntry
+from engine.runtime.activities import JourneyActivities
+from engine.runtime.contracts import ActionInput, ActionResult, LogEntry, RunInfo
+from engine.store.db import session_scope
+from engine.store.models import Coupon, CouponTemplate, PointsEntry
 from tests.support import Harness
 from tests.workflows.helpers import exit_, journey, messages, rows, send, trigger
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
-from engine.db import session_scope
-from engine.models import Coupon
+from engine.store.db import session_scope
+from engine.store.models import Coupon
 from journeys.playbooks import load_playbook
 from tests.support import Harness
 from tests.workflows.helpers import exit_, journey, path_of, rows, send, trigger, wait

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from engine.db import session_scope
-from engine.models import MessageTemplate, PointsEntry
+from engine.store.db import session_scope
+from engine.store.models import MessageTemplate, PointsEntry
 from tests.support import Harness
 from tests.workflows.helpers import exit_, journey, send, trigger
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from engine.db import session_scope
 from engine.publishing import set_status
+from engine.store.db import session_scope
 from tests.support import Harness
 from tests.workflows.helpers import exit_, journey, messages, path_of, rows, send, trigger, wait
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from engine.steps import pick_variant
+from engine.runtime.steps import pick_variant
 from journeys.model import Variant
 from tests.support import Harness
 from tests.workflows.helpers import exit_, journey, path_of, send, trigger

@@ -1,6 +1,6 @@
 """Re-entry rules: never, after_exit, always with a minimum gap.
 
-The router judges the minimum gap with its own clock (``engine.runs.utcnow``). On the
+The router judges the minimum gap with its own clock (``engine.runtime.routing.utcnow``). On the
 time-skipping server only Temporal's clock moves, so these tests give the router the
 server's clock (``ServerClock.event`` reads it just before routing each event).
 """
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from engine import runs
+from engine.runtime import routing
 from tests.support import Harness
 from tests.workflows.helpers import exit_, journey, result_of, send, trigger, wait
 
@@ -37,7 +37,7 @@ class ServerClock:
 @pytest.fixture
 def clock(time_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerClock]:
     server = ServerClock(time_env)
-    monkeypatch.setattr(runs, "utcnow", server)
+    monkeypatch.setattr(routing, "utcnow", server)
     yield server
 
 

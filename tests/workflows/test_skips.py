@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from engine.db import session_scope
-from engine.models import Coupon, CouponTemplate, MemberTag
+from engine.store.db import session_scope
+from engine.store.models import Coupon, CouponTemplate, MemberTag
 from tests.support import Harness
 from tests.workflows.helpers import exit_, journey, messages, path_of, send, trigger
 

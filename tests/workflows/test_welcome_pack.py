@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
-from engine.db import session_scope
-from engine.models import Coupon, MessageLog
+from engine.store.db import session_scope
+from engine.store.models import Coupon, MessageLog
 from journeys.playbooks import load_playbook
 from tests.support import Harness
 

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, select
 
-from engine.models import Event
-from engine.seed import upsert_member
+from engine.store.members import upsert_member
+from engine.store.models import Event
 from journeys.model import is_valid_name
 
 __all__ = ["IncomingEvent", "MemberIn", "store_event"]

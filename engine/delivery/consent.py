@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from channels.base import ChannelError, ErrorKind
-from engine.models import ChannelState, Consent, Member, utcnow
+from engine.store.models import ChannelState, Consent, Member, utcnow
 
 __all__ = [
     "ADDRESS_FIELDS",

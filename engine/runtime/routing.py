@@ -18,18 +18,18 @@ from sqlmodel import Session, col, select
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from engine.audience import load_facts
-from engine.conditions import choose_branch
 from engine.config import get_settings
-from engine.contracts import MemberEvent, RunInfo, RunInput
-from engine.db import session_scope
-from engine.models import Event, JourneyRecord, JourneyRun, JourneyVersion, iso_utc, utcnow
-from engine.progress import register_run
-from engine.steps import in_holdout
-from engine.workflow import WORKFLOW_NAME
+from engine.runtime.conditions import choose_branch
+from engine.runtime.contracts import MemberEvent, RunInfo, RunInput
+from engine.runtime.member_facts import load_facts
+from engine.runtime.progress import register_run
+from engine.runtime.steps import in_holdout
+from engine.runtime.workflow import WORKFLOW_NAME
+from engine.store.db import session_scope
+from engine.store.models import Event, JourneyRecord, JourneyRun, JourneyVersion, iso_utc, utcnow
 from journeys.model import Branch, Journey, TriggerEvent
 
-__all__ = ["Entry", "Router", "decide_entry", "live_journeys"]
+__all__ = ["Entry", "RunDispatcher", "decide_entry", "live_journeys"]
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def _trigger_matches(journey: Journey, event: Event, session: Session, member_id
     return choose_branch([Branch(name="match", predicates=trigger.where)], facts) == "match"
 
 
-class Router:
+class RunDispatcher:
     """Tells journeys about members' events and controls running journeys."""
 
     def __init__(self, client: Client, engine: Engine, task_queue: str, time_scale: float) -> None:

@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from engine.models import JourneyRecord
 from engine.publishing import StatusConflict, load_catalog, save_draft, versions
+from engine.store.models import JourneyRecord
 from journeys.model import Journey, journey_json_schema
 from journeys.validate import Problem, validate_json
 from web.deps import SessionDep

@@ -12,9 +12,9 @@ from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
-from engine.models import CouponTemplate, MessageTemplate, Tag
-from engine.seed import load_catalog_rows
-from engine.templating import TemplateIssue, check_template
+from engine.delivery.templating import TemplateIssue, check_template
+from engine.store.catalog import load_catalog_rows
+from engine.store.models import CouponTemplate, MessageTemplate, Tag
 from journeys.model import is_valid_name
 from web.deps import ServicesDep, SessionDep
 

@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 from channels.base import ErrorKind
 from channels.receipts import Receipt, ReceiptStatus
 from channels.sms_twilio import ERRORS as TWILIO_ERRORS
-from engine.consent import record_consent
-from engine.models import MessageLog, utcnow
+from engine.delivery.consent import record_consent
+from engine.store.models import MessageLog, utcnow
 
 __all__ = ["ReceiptOutcome", "apply_receipt", "apply_receipts", "find_message"]
 

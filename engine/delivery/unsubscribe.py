@@ -22,7 +22,7 @@ from functools import lru_cache
 from sqlmodel import Session
 
 from engine.config import Settings, get_settings
-from engine.consent import ADDRESS_FIELDS, PURPOSES, opt_out_by_address
+from engine.delivery.consent import ADDRESS_FIELDS, PURPOSES, opt_out_by_address
 
 __all__ = [
     "LOCAL_BASE_URL",

@@ -13,12 +13,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from engine.models import Member
 from engine.publishing import InvalidJourney, StatusConflict, publish, set_status
-from engine.runs import Router
-from web.deps import RouterDep, SessionDep
+from engine.runtime.routing import RunDispatcher
+from engine.store.models import Member
+from web.api.journeys import get_record
+from web.deps import DispatcherDep, SessionDep
 from web.problems import JourneyProblems, ProblemsOut
-from web.routes.journeys import get_record
 
 __all__ = ["router"]
 
@@ -81,24 +81,27 @@ def publish_journey(session: SessionDep, journey_id: str) -> PublishedOut:
 
 
 @router.post("/journeys/{journey_id}/pause", responses=_CONFLICT)
-async def pause_journey(session: SessionDep, router: RouterDep, journey_id: str) -> StatusOut:
+async def pause_journey(session: SessionDep, router: DispatcherDep, journey_id: str) -> StatusOut:
     """Members stay where they are and take no action until the journey resumes."""
     return await _control(session, router, journey_id, "pause")
 
 
 @router.post("/journeys/{journey_id}/resume", responses=_CONFLICT)
-async def resume_journey(session: SessionDep, router: RouterDep, journey_id: str) -> StatusOut:
+async def resume_journey(session: SessionDep, router: DispatcherDep, journey_id: str) -> StatusOut:
     return await _control(session, router, journey_id, "resume")
 
 
 @router.post("/journeys/{journey_id}/stop", responses=_CONFLICT)
-async def stop_journey(session: SessionDep, router: RouterDep, journey_id: str) -> StatusOut:
+async def stop_journey(session: SessionDep, router: DispatcherDep, journey_id: str) -> StatusOut:
     """Final: every running member leaves, and the journey takes no new members."""
     return await _control(session, router, journey_id, "stop")
 
 
 async def _control(
-    session: Session, router: Router, journey_id: str, action: Literal["pause", "resume", "stop"]
+    session: Session,
+    router: RunDispatcher,
+    journey_id: str,
+    action: Literal["pause", "resume", "stop"],
 ) -> StatusOut:
     get_record(session, journey_id)
     try:
@@ -114,7 +117,7 @@ async def _control(
     "/journeys/{journey_id}/enroll", status_code=status.HTTP_202_ACCEPTED, responses=_CONFLICT
 )
 async def enroll_member(
-    session: SessionDep, router: RouterDep, journey_id: str, body: EnrollIn
+    session: SessionDep, router: DispatcherDep, journey_id: str, body: EnrollIn
 ) -> EnrollOut:
     get_record(session, journey_id)
     member = session.exec(select(Member).where(Member.external_id == body.member)).first()

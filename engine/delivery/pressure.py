@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from engine.models import MessageLog
-from engine.steps import next_local_time
+from engine.runtime.steps import next_local_time
+from engine.store.models import MessageLog
 
 __all__ = [
     "COUNTED_STATUSES",
@@ -105,7 +105,7 @@ def cap_reached(
 
     On PostgreSQL a transaction-scoped advisory lock on the member serialises this check
     with the insert that follows it; SQLite already admits one writer per process (the
-    writer lock in ``engine.db``).
+    writer lock in ``engine.store.db``).
     """
     relevant = [c for c in caps if c.scope in (channel, "all")]
     if not relevant:

@@ -1,4 +1,4 @@
-"""Loads catalogs (templates, coupon templates, tags) and demo members into the store.
+"""Loads catalogs (templates, coupon templates, tags) into the store.
 
 Upserts, so running the demo twice, or loading a catalog over an existing one, leaves
 one row per name.
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from engine.models import CouponTemplate, Member, MessageTemplate, Tag, utcnow
+from engine.store.models import CouponTemplate, MessageTemplate, Tag
 
-__all__ = ["load_catalog_rows", "upsert_member"]
+__all__ = ["load_catalog_rows"]
 
 
 def load_catalog_rows(session: Session, catalog: dict[str, Any]) -> None:
@@ -38,23 +38,3 @@ def load_catalog_rows(session: Session, catalog: dict[str, Any]) -> None:
         row_tag.kind = tag.get("kind", "behavioural")
         row_tag.description = tag.get("description", "")
         session.add(row_tag)
-
-
-_MEMBER_FIELDS = ("phone", "email", "wechat_openid", "first_name", "timezone")
-
-
-def upsert_member(session: Session, external_id: str, fields: dict[str, Any]) -> Member:
-    """Creates or updates a member; ``attributes`` are merged, not replaced, so two
-    systems can each own some of them."""
-    member = session.exec(select(Member).where(Member.external_id == external_id)).first()
-    if member is None:
-        member = Member(external_id=external_id)
-    for name in _MEMBER_FIELDS:
-        if name in fields and fields[name] is not None:
-            setattr(member, name, fields[name])
-    if fields.get("attributes"):
-        member.attributes = {**member.attributes, **fields["attributes"]}
-    member.updated_at = utcnow()
-    session.add(member)
-    session.flush()
-    return member

@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from engine.contracts import LogEntry, RunInfo
-from engine.models import JourneyRun, NodeEvent, utcnow
+from engine.runtime.contracts import LogEntry, RunInfo
+from engine.store.models import JourneyRun, NodeEvent, utcnow
 
 __all__ = ["register_run", "write_progress"]
 

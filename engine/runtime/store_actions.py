@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from engine.models import (
+from engine.store.models import (
     Coupon,
     CouponTemplate,
     Member,

@@ -19,14 +19,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from channels.base import Channel, SendResult
-from engine.actions import StoreAction, apply_store_action
-from engine.audience import load_facts
-from engine.conditions import Facts
-from engine.contracts import ActionInput, ActionResult, FactsInput, LogEntry, RecordInput
-from engine.db import session_scope
-from engine.messaging import Prepared, SendPolicy, prepare_message, settle_message
-from engine.models import JourneyRecord
-from engine.progress import write_progress
+from engine.delivery.messaging import Prepared, SendPolicy, prepare_message, settle_message
+from engine.runtime.conditions import Facts
+from engine.runtime.contracts import ActionInput, ActionResult, FactsInput, LogEntry, RecordInput
+from engine.runtime.member_facts import load_facts
+from engine.runtime.progress import write_progress
+from engine.runtime.store_actions import StoreAction, apply_store_action
+from engine.store.db import session_scope
+from engine.store.models import JourneyRecord
 from journeys.model import Node, SendMessage, Webhook
 
 __all__ = ["JourneyActivities"]

@@ -16,9 +16,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from engine import steps
-    from engine.conditions import Facts, choose_branch
-    from engine.contracts import (
+    from engine.runtime import steps
+    from engine.runtime.conditions import Facts, choose_branch
+    from engine.runtime.contracts import (
         ActionInput,
         ActionResult,
         FactsInput,

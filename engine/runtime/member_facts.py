@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from engine.conditions import Facts
-from engine.models import Coupon, Event, Member, MemberTag, PointsEntry
+from engine.runtime.conditions import Facts
+from engine.store.models import Coupon, Event, Member, MemberTag, PointsEntry
 
 __all__ = ["load_facts", "points_balance"]
 

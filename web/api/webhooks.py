@@ -36,8 +36,8 @@ from channels.receipts import (
 )
 from channels.sms_twilio import verify_twilio_signature
 from channels.wechat import verify_wechat_signature
-from engine.receipts import apply_receipts
-from engine.unsubscribe import opt_out_reply
+from engine.delivery.receipts import apply_receipts
+from engine.delivery.unsubscribe import opt_out_reply
 from web.deps import ServicesDep, SessionDep
 
 __all__ = ["router"]

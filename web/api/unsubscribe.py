@@ -1,4 +1,4 @@
-"""The unsubscribe page behind the link in marketing email (``engine.unsubscribe``).
+"""The unsubscribe page behind the link in marketing email (``engine.delivery.unsubscribe``).
 
 ``GET`` only shows a confirmation: mail scanners and link previews fetch URLs, and a
 fetch must not unsubscribe anyone. ``POST`` records the opt-out.
@@ -20,9 +20,9 @@ from jinja2 import Environment
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from engine.consent import record_consent
-from engine.models import Member
-from engine.unsubscribe import Target, UnsubscribeLinks
+from engine.delivery.consent import record_consent
+from engine.delivery.unsubscribe import Target, UnsubscribeLinks
+from engine.store.models import Member
 from web.deps import SessionDep
 
 __all__ = ["router"]

@@ -16,9 +16,18 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from channels.base import ErrorKind, OutboundMessage, SendResult
-from engine.audience import points_balance
-from engine.consent import ADDRESS_FIELDS, halted_reason, is_opted_out, learn_from_failure
-from engine.models import (
+from engine.delivery.consent import ADDRESS_FIELDS, halted_reason, is_opted_out, learn_from_failure
+from engine.delivery.pressure import Cap, cap_reached, next_local_day
+from engine.delivery.templating import (
+    DEFAULT_OPT_OUT_LINE,
+    TemplateProblem,
+    render,
+    render_params,
+    with_opt_out_line,
+)
+from engine.delivery.unsubscribe import unsubscribe_url
+from engine.runtime.member_facts import points_balance
+from engine.store.models import (
     Coupon,
     CouponTemplate,
     JourneyRecord,
@@ -27,15 +36,6 @@ from engine.models import (
     MessageTemplate,
     utcnow,
 )
-from engine.pressure import Cap, cap_reached, next_local_day
-from engine.templating import (
-    DEFAULT_OPT_OUT_LINE,
-    TemplateProblem,
-    render,
-    render_params,
-    with_opt_out_line,
-)
-from engine.unsubscribe import unsubscribe_url
 from journeys.model import SendMessage
 
 __all__ = ["Prepared", "SendPolicy", "prepare_message", "settle_message"]
@@ -66,7 +66,7 @@ class Prepared:
 
 
 def _context(session: Session, member: Member, workflow_id: str, journey_id: str) -> dict[str, Any]:
-    """The variables of ``engine.templating.sample_context``, for a real member."""
+    """The variables of ``engine.delivery.templating.sample_context``, for a real member."""
     coupon = session.exec(
         select(Coupon)
         .where(
@@ -220,7 +220,7 @@ def prepare_message(
 
 def settle_message(session: Session, key: str, result: SendResult) -> str | None:
     """Records the provider's answer; for a final refusal also what it teaches about the
-    member or channel (``engine.consent.learn_from_failure``), returning the skip reason."""
+    member or channel (``consent.learn_from_failure``), returning the skip reason."""
     row = session.exec(select(MessageLog).where(MessageLog.idempotency_key == key)).one()
     row.updated_at = utcnow()
     reason = None

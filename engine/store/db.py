@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
-from engine import models as _models  # noqa: F401  (registers the tables)
+from engine.store import models as _models  # noqa: F401  (registers the tables)
 
 __all__ = ["get_engine", "init_db", "make_engine", "session_scope"]
 

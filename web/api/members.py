@@ -9,10 +9,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
-from engine.audience import points_balance
-from engine.ingest import MemberIn
-from engine.models import Coupon, Member, MemberTag, MessageLog
-from engine.seed import upsert_member
+from engine.runtime.ingest import MemberIn
+from engine.runtime.member_facts import points_balance
+from engine.store.members import upsert_member
+from engine.store.models import Coupon, Member, MemberTag, MessageLog
 from web.deps import SessionDep
 
 __all__ = ["find_member", "router"]

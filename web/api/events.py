@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from engine.ingest import IncomingEvent, store_event
-from engine.runs import Router
-from web.deps import RouterDep, SessionDep
+from engine.runtime.ingest import IncomingEvent, store_event
+from engine.runtime.routing import RunDispatcher
+from web.deps import DispatcherDep, SessionDep
 
 __all__ = ["MAX_BATCH", "router"]
 
@@ -64,7 +64,7 @@ class EventsOut(BaseModel):
     status_code=status.HTTP_202_ACCEPTED,
     responses={422: {"description": "Some events are malformed; none was stored."}},
 )
-async def post_events(session: SessionDep, router: RouterDep, body: EventsBody) -> EventsOut:
+async def post_events(session: SessionDep, router: DispatcherDep, body: EventsBody) -> EventsOut:
     incoming = _parse(body)
     stored = await run_in_threadpool(_store, session, incoming)
     counts = await _route_all(router, [s.route_id for s in stored if s.route_id is not None])
@@ -149,7 +149,7 @@ def _malformed(message: str, errors: list[dict[str, Any]]) -> HTTPException:
     )
 
 
-async def _route_all(router: Router, row_ids: list[int]) -> dict[int, int]:
+async def _route_all(router: RunDispatcher, row_ids: list[int]) -> dict[int, int]:
     """Every event gets its try; if any failed, the sender is told to re-send."""
     results = await router.route_many(row_ids, _ROUTING_CONCURRENCY)
     failures = [r for r in results.values() if isinstance(r, Exception)]

@@ -15,10 +15,10 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
-from engine.consent import ADDRESS_FIELDS, halt_channel, record_consent, resume_channel
-from engine.models import ChannelState, Consent
+from engine.delivery.consent import ADDRESS_FIELDS, halt_channel, record_consent, resume_channel
+from engine.store.models import ChannelState, Consent
+from web.api.members import ExternalId, find_member
 from web.deps import SessionDep
-from web.routes.members import ExternalId, find_member
 
 __all__ = ["router"]
 

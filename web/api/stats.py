@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from engine.analytics import JourneyStats, journey_stats
+from web.api.journeys import get_record
 from web.deps import SessionDep
-from web.routes.journeys import get_record
 
 __all__ = ["router"]
 

@@ -1,0 +1,1 @@
+"""Getting one message to one member: rendering, consent, frequency caps, receipts, unsubscribe."""

@@ -1,0 +1,2 @@
+"""How a journey runs: the member workflow, its activities, the pure interpreter, and
+routing events to runs."""

@@ -1,0 +1,1 @@
+"""The store: tables, sessions, and loading rows into them."""
